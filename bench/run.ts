@@ -1,0 +1,18 @@
+/**
+ * `npm run bench -- NAME [options]`: benchmarks, never part of `npm test`.
+ * Each bench file exports `main(argv)`; results are printed as a table, `--json` for machines.
+ */
+const BENCHES: Record<string, () => Promise<{ main: (argv: string[]) => Promise<void> }>> = {};
+
+async function run(): Promise<void> {
+  const [name, ...rest] = process.argv.slice(2);
+  const load = name ? BENCHES[name] : undefined;
+  if (!load) {
+    process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHES).join('|') || 'name'}> [options]\n`);
+    process.exitCode = 2;
+    return;
+  }
+  await (await load()).main(rest);
+}
+
+await run();

@@ -1,0 +1,93 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { inputError } from '../errors.js';
+
+/** Where a command writes: injectable so tests can run commands in-process. */
+export interface CliIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** True when stderr is a terminal (progress bars) */
+  isTTY: boolean;
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & {
+  description: string;
+  valueName?: string;
+};
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** Usage line after `cxr NAME`, e.g. `IMAGE... [--json]` */
+  usage: string;
+  options: Record<string, OptionSpec>;
+  /** Extra paragraphs printed by --help. */
+  details?: string;
+  run(args: ParsedArgs, io: CliIO): Promise<number>;
+}
+
+export interface ParsedArgs {
+  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  positionals: string[];
+}
+
+export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
+  const options: ParseArgsConfig['options'] = {};
+  for (const [name, spec] of Object.entries(command.options)) {
+    const { description: _d, valueName: _v, ...rest } = spec;
+    options[name] = rest;
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return { values: values as ParsedArgs['values'], positionals };
+  } catch (e) {
+    throw inputError('cli.bad_args', `cxr ${command.name}: ${(e as Error).message}`, { field: 'arguments' });
+  }
+}
+
+export function formatHelp(command: Command): string {
+  const lines = [`cxr ${command.name} ${command.usage}`.trimEnd(), '', command.summary, ''];
+  const entries = Object.entries(command.options);
+  if (entries.length > 0) {
+    lines.push('Options:');
+    const heads = entries.map(([name, spec]) => {
+      const short = spec.short ? `-${spec.short}, ` : '    ';
+      const value = spec.type === 'string' ? ` ${spec.valueName ?? 'VALUE'}` : '';
+      return `  ${short}--${name}${value}`;
+    });
+    const width = Math.max(...heads.map((h) => h.length)) + 2;
+    entries.forEach(([, spec], i) => {
+      const def = spec.default !== undefined ? ` (default: ${String(spec.default)})` : '';
+      lines.push(`${heads[i]!.padEnd(width)}${spec.description}${def}`);
+    });
+  }
+  if (command.details) lines.push('', command.details.trim());
+  return `${lines.join('\n')}\n`;
+}
+
+/** Read a string option, or undefined. */
+export function str(args: ParsedArgs, name: string): string | undefined {
+  const v = args.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function flag(args: ParsedArgs, name: string): boolean {
+  return args.values[name] === true;
+}
+
+export function strList(args: ParsedArgs, name: string): string[] {
+  const v = args.values[name];
+  if (Array.isArray(v)) return v.map(String);
+  return typeof v === 'string' ? [v] : [];
+}
+
+/** Parse an integer option, naming the option when it is not one. */
+export function int(args: ParsedArgs, name: string, fallback: number): number {
+  const v = str(args, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n))
+    throw inputError('cli.bad_option', 'not an integer', { field: `--${name}`, found: v });
+  return n;
+}

@@ -1,0 +1,12 @@
+import type { Command } from './command.js';
+
+/**
+ * Every subcommand, in the order `cxr --help` lists them. One file per command under src/cli/;
+ * each is loaded lazily so `cxr eval` never pays for onnxruntime or sharp.
+ */
+export const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  version: {
+    summary: 'print the cxr version',
+    load: async () => (await import('./version.js')).versionCommand,
+  },
+};
