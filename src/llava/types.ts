@@ -31,7 +31,10 @@ export interface CausalLM {
    * Run the prompt. `inputIds` may contain IMAGE_TOKEN_ID once; its place is taken by `imageRows`
    * ([tokens, hidden]), positions running on contiguously.
    */
-  prefill(inputIds: number[], imageRows: Float32Array | null): Promise<{ logits: Float32Array; state: DecoderState }>;
+  prefill(
+    inputIds: number[],
+    imageRows: Float32Array | null,
+  ): Promise<{ logits: Float32Array; state: DecoderState }>;
   /** Append one token to `state` (mutating it) and return the next logits. */
   step(state: DecoderState, tokenId: number): Promise<Float32Array>;
   /** An independent copy of the state (beam search). */
