@@ -1,0 +1,16 @@
+export {
+  type DecodeOptions,
+  type EncodeOptions,
+  LlamaTokenizer,
+  type LlamaTokenizerOptions,
+  TOKENIZER_CONFIG_FILE,
+} from './llama.js';
+export { decodeUtf8Bytes, SentencePieceBpe, SPACE_SYMBOL } from './sentencepiece.js';
+export {
+  ModelType,
+  PieceType,
+  parseSentencePieceModel,
+  readSentencePieceModel,
+  type SentencePiece,
+  type SentencePieceModel,
+} from './sentencepiece-model.js';
