@@ -9,4 +9,12 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'print the cxr version',
     load: async () => (await import('./version.js')).versionCommand,
   },
+  inspect: {
+    summary: 'show image metadata and whether it is a frontal chest radiograph',
+    load: async () => (await import('./inspect.js')).inspectCommand,
+  },
+  preprocess: {
+    summary: 'image -> LLaVA-Rad input tensor (.npy) and 8-bit crop',
+    load: async () => (await import('./preprocess.js')).preprocessCommand,
+  },
 };
