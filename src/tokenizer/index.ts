@@ -14,3 +14,4 @@ export {
   type SentencePiece,
   type SentencePieceModel,
 } from './sentencepiece-model.js';
+export { BERT_SPECIAL_TOKENS, CHEXBERT_MAX_IDS, prepareReport, WordPieceTokenizer } from './wordpiece.js';
