@@ -1,0 +1,196 @@
+/**
+ * LoRA merge: W' = W + (alpha / r) * B @ A, with A [r, in] and B [out, r], done per tensor when the
+ * tensor is read (never the whole model at once).
+ *
+ * Two roundings are offered. 'fp16' reproduces LLaVA-Rad's builder, which merges into fp16 storage:
+ * torch computes B @ A in float32, scales it, adds the fp16 W promoted to float32 and rounds the sum
+ * to fp16. 'fp32' keeps float32(W + s * B @ A) computed in float64.
+ */
+import { inputError } from '../errors.js';
+import { float32ToFp16Bytes, roundToFp16 } from './dtype.js';
+import { EntrySource, entriesOf, type TensorEntry } from './source.js';
+import type { LoraConfig, TensorSource } from './types.js';
+
+export type MergePrecision = 'fp16' | 'fp32';
+
+/** PEFT's prefix on the base model's names, and the suffixes of the two factors. */
+const PEFT_PREFIX = 'base_model.model.';
+const LORA_A = '.lora_A.weight';
+const LORA_B = '.lora_B.weight';
+/** PEFT >= 0.5 may keep the adapter name inside the key (`lora_A.default.weight`). */
+const ADAPTER_NAME = /\.lora_([AB])\.[^.]+\.weight$/;
+
+interface LoraPair {
+  a?: string;
+  b?: string;
+}
+
+/** Base tensor name -> adapter tensor names of its two factors. */
+export function loraPairs(adapter: TensorSource): Map<string, LoraPair> {
+  const pairs = new Map<string, LoraPair>();
+  for (const { name } of adapter.list()) {
+    const plain = name.replace(ADAPTER_NAME, '.lora_$1.weight');
+    const isA = plain.endsWith(LORA_A);
+    if (!isA && !plain.endsWith(LORA_B)) {
+      throw inputError('weights.bad_adapter', 'adapter tensor is neither lora_A nor lora_B', {
+        file: adapter.origin,
+        field: name,
+      });
+    }
+    const stem = plain.slice(0, -LORA_A.length);
+    const base = `${stem.startsWith(PEFT_PREFIX) ? stem.slice(PEFT_PREFIX.length) : stem}.weight`;
+    const pair = pairs.get(base) ?? {};
+    if (isA) pair.a = name;
+    else pair.b = name;
+    pairs.set(base, pair);
+  }
+  return pairs;
+}
+
+/**
+ * The base model with every LoRA pair merged. Shapes are checked here, when the view is built, so a
+ * mismatched adapter fails at load time with the tensor named.
+ */
+export function mergeLora(
+  base: TensorSource,
+  adapter: TensorSource,
+  lora: LoraConfig,
+  precision: MergePrecision = 'fp16',
+): TensorSource {
+  const scaling = lora.alpha / lora.r;
+  const entries = entriesOf(base);
+  for (const [name, pair] of loraPairs(adapter)) {
+    entries.set(name, mergedEntry(base, adapter, name, pair, lora.r, scaling, precision));
+  }
+  return new EntrySource(`${base.origin} + ${adapter.origin}`, entries, async () => {
+    await Promise.all([base.close(), adapter.close()]);
+  });
+}
+
+function mergedEntry(
+  base: TensorSource,
+  adapter: TensorSource,
+  name: string,
+  pair: LoraPair,
+  r: number,
+  scaling: number,
+  precision: MergePrecision,
+): TensorEntry {
+  const mismatch = (field: string, expected: string, found: string) =>
+    inputError('weights.lora_mismatch', 'LoRA factor does not fit the base weight', {
+      file: adapter.origin,
+      field,
+      expected,
+      found,
+    });
+  if (!pair.a || !pair.b) {
+    throw inputError('weights.bad_adapter', `LoRA factor ${pair.a ? 'B' : 'A'} missing`, {
+      file: adapter.origin,
+      field: pair.a ?? pair.b,
+    });
+  }
+  if (!base.has(name)) {
+    throw inputError('weights.lora_mismatch', 'LoRA targets a tensor the base model does not have', {
+      file: adapter.origin,
+      field: pair.a,
+      expected: `${name} in ${base.origin}`,
+    });
+  }
+  const w = base.info(name);
+  const a = adapter.info(pair.a);
+  const b = adapter.info(pair.b);
+  if (w.shape.length !== 2) throw mismatch(name, 'a matrix', `[${w.shape}]`);
+  const [out, inp] = w.shape as [number, number];
+  if (a.shape.length !== 2 || a.shape[0] !== r || a.shape[1] !== inp) {
+    throw mismatch(pair.a, `[${r}, ${inp}] (r from adapter_config.json, in from ${name})`, `[${a.shape}]`);
+  }
+  if (b.shape.length !== 2 || b.shape[0] !== out || b.shape[1] !== r) {
+    throw mismatch(pair.b, `[${out}, ${r}] (out from ${name}, r from adapter_config.json)`, `[${b.shape}]`);
+  }
+  const dtype = precision === 'fp16' ? 'F16' : 'F32';
+  const merged = async () => {
+    const [wv, av, bv] = await Promise.all([
+      base.readFloat32(name),
+      adapter.readFloat32(pair.a!),
+      adapter.readFloat32(pair.b!),
+    ]);
+    return mergeMatrix(wv, av, bv, out, inp, r, scaling, precision);
+  };
+  return {
+    info: { name, dtype, shape: [out, inp] },
+    read: async () => {
+      const m = await merged();
+      return precision === 'fp16' ? float32ToFp16Bytes(m) : new Uint8Array(m.buffer);
+    },
+  };
+}
+
+/**
+ * W [out, in] + scaling * B [out, r] @ A [r, in], one output row at a time; the r rows of A stay in
+ * cache while the row of B @ A is accumulated in a row buffer, four k at a time.
+ * 'fp16' accumulates in float32 in k order (as torch's CPU matmul does; products of 16-bit factors
+ * are exact in float32, so only the summation order matters, and this is the reference's order);
+ * 'fp32' accumulates in float64 for the exact sum.
+ */
+export function mergeMatrix(
+  w: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  out: number,
+  inp: number,
+  r: number,
+  scaling: number,
+  precision: MergePrecision,
+): Float32Array {
+  const result = new Float32Array(out * inp);
+  const acc = precision === 'fp16' ? new Float32Array(inp) : new Float64Array(inp);
+  const round = precision === 'fp16' ? Math.fround : (x: number) => x;
+  for (let i = 0; i < out; i++) {
+    acc.fill(0);
+    const bRow = i * r;
+    let k = 0;
+    for (; k + 4 <= r; k += 4) {
+      const b0 = b[bRow + k]!;
+      const b1 = b[bRow + k + 1]!;
+      const b2 = b[bRow + k + 2]!;
+      const b3 = b[bRow + k + 3]!;
+      const a0 = k * inp;
+      const a1 = a0 + inp;
+      const a2 = a1 + inp;
+      const a3 = a2 + inp;
+      for (let j = 0; j < inp; j++) {
+        acc[j] =
+          round(round(round(acc[j]! + b0 * a[a0 + j]!) + b1 * a[a1 + j]!) + b2 * a[a2 + j]!) +
+          b3 * a[a3 + j]!;
+      }
+    }
+    for (; k < r; k++) {
+      const bk = b[bRow + k]!;
+      const ak = k * inp;
+      for (let j = 0; j < inp; j++) acc[j] = acc[j]! + bk * a[ak + j]!;
+    }
+    writeRow(result, w, acc, i * inp, inp, scaling, precision);
+  }
+  return result;
+}
+
+function writeRow(
+  result: Float32Array,
+  w: Float32Array,
+  acc: Float32Array | Float64Array,
+  offset: number,
+  inp: number,
+  scaling: number,
+  precision: MergePrecision,
+): void {
+  if (precision === 'fp32') {
+    for (let j = 0; j < inp; j++) result[offset + j] = w[offset + j]! + scaling * acc[j]!;
+    return;
+  }
+  for (let j = 0; j < inp; j++) {
+    // float32(B@A) * scaling, added to fp16(W) in float32, then rounded to fp16 (torch's in-place add)
+    const delta = Math.fround(acc[j]! * scaling);
+    const wHalf = roundToFp16(w[offset + j]!);
+    result[offset + j] = roundToFp16(Math.fround(wHalf + delta));
+  }
+}
