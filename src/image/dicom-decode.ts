@@ -23,8 +23,19 @@ let codecsReady: Promise<void> | undefined;
 
 /** Load the WebAssembly codecs once per process. */
 export function initCodecs(): Promise<void> {
+  // The library logs codec errors to the console; we report them as typed errors instead.
+  dcmjsCodecs.log.setLevel('silent');
   codecsReady ??= NativeCodecs.initializeAsync();
   return codecsReady;
+}
+
+function resetCodecs(): void {
+  try {
+    NativeCodecs.release();
+  } catch {
+    // already unusable; initCodecs() starts over either way
+  }
+  codecsReady = undefined;
 }
 
 type Decoder = (ctx: InstanceType<typeof Context>) => InstanceType<typeof Context>;
@@ -138,6 +149,8 @@ function runCodec(parsed: ParsedDicom, encoding: Exclude<PixelEncoding, 'native'
     return { bytes, photometric: out.getPhotometricInterpretation() };
   } catch (e) {
     if (isCxrError(e)) throw e;
+    // A codec error unwinds the WebAssembly stack mid-call: start the next image on a fresh module.
+    resetCodecs();
     throw inputError(
       'dicom.corrupt',
       `the ${parsed.metadata.transferSyntaxName} pixel data does not decode`,

@@ -262,7 +262,7 @@ export async function makeDicom(spec: ImageSpec, syntax: string): Promise<Uint8A
   return concat([fileMeta(syntax, sopClass), body]);
 }
 
-/** A smooth 12-bit test pattern (a bright disc on a ramp), so lossy codecs stay close to it. */
+/** A smooth 12-bit test pattern (a soft bright blob on a ramp), so lossy codecs stay close to it. */
 export function testPattern(width: number, height: number, bits = 12): Uint16Array {
   const v = new Uint16Array(width * height);
   const top = 2 ** bits - 1;
@@ -270,7 +270,7 @@ export function testPattern(width: number, height: number, bits = 12): Uint16Arr
     for (let x = 0; x < width; x++) {
       const r = Math.hypot(x - width / 2, y - height / 2) / Math.min(width, height);
       const ramp = (x / width) * 0.5 + (y / height) * 0.2;
-      v[y * width + x] = Math.round(top * Math.min(1, ramp + (r < 0.25 ? 0.3 : 0)));
+      v[y * width + x] = Math.round(top * Math.min(1, ramp + 0.3 * Math.exp(-r * r * 8)));
     }
   }
   return v;
