@@ -1,0 +1,81 @@
+import { findMentions, type Mention } from './mentions.js';
+import {
+  CHEXPERT_OBSERVATIONS,
+  type Labels14,
+  type LabelValue,
+  NEGATIVE,
+  type Observation,
+  POSITIVE,
+  UNCERTAIN,
+} from './observations.js';
+import { analyse, type Mark, markOf } from './scope.js';
+import { sentencesOf } from './text.js';
+
+/** Mentions whose positive or uncertain reading also makes Cardiomegaly uncertain. */
+const HEART_FAILURE_PHRASES = new Set(['heart failure', 'chf']);
+
+interface Judged {
+  mention: Mention;
+  marks: Set<Mark>;
+}
+
+/** Marks of each mention of one sentence, each passed on to the mentions contained in it. */
+function judgeSentence(sentence: ReturnType<typeof sentencesOf>[number]): Judged[] {
+  const analysis = analyse(sentence.tokens);
+  const judged = findMentions(sentence).map((mention) => {
+    const mark = markOf(analysis, mention);
+    return { mention, marks: new Set<Mark>(mark ? [mark] : []), own: mark };
+  });
+  for (const outer of judged) {
+    if (!outer.own) continue;
+    for (const inner of judged) {
+      if (inner.mention.start >= outer.mention.start && inner.mention.end <= outer.mention.end) {
+        inner.marks.add(outer.own);
+      }
+    }
+  }
+  return judged;
+}
+
+function mentionValue(marks: Set<Mark>): 1 | 0 | -1 {
+  if (marks.has('negation')) return NEGATIVE;
+  if (marks.has('uncertainty')) return UNCERTAIN;
+  return POSITIVE;
+}
+
+/** Several mentions of one observation: negative + uncertain is uncertain, else positive wins. */
+function combine(values: Array<1 | 0 | -1>): LabelValue {
+  if (values.length === 0) return null;
+  const has = (v: number) => values.includes(v as 1 | 0 | -1);
+  if (has(NEGATIVE) && has(UNCERTAIN)) return UNCERTAIN;
+  if (has(POSITIVE)) return POSITIVE;
+  return values[0]!;
+}
+
+export function labelReport(text: string): Labels14 {
+  const values = new Map<Observation, Array<1 | 0 | -1>>();
+  const add = (o: Observation, v: 1 | 0 | -1) => {
+    const list = values.get(o);
+    if (list) list.push(v);
+    else values.set(o, [v]);
+  };
+  let finding = false;
+  for (const sentence of sentencesOf(text)) {
+    for (const { mention, marks } of judgeSentence(sentence)) {
+      const v = mentionValue(marks);
+      const affirmed = v !== NEGATIVE;
+      if (affirmed && mention.observation !== 'Support Devices') finding = true;
+      if (mention.observation === 'No Finding') continue;
+      if (affirmed && HEART_FAILURE_PHRASES.has(mention.phrase)) add('Cardiomegaly', UNCERTAIN);
+      add(mention.observation, v);
+    }
+  }
+  const labels = {} as Labels14;
+  for (const o of CHEXPERT_OBSERVATIONS) labels[o] = combine(values.get(o) ?? []);
+  labels['No Finding'] = finding ? null : POSITIVE;
+  return labels;
+}
+
+export function labelReports(texts: string[]): Labels14[] {
+  return texts.map(labelReport);
+}

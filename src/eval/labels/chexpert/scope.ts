@@ -1,0 +1,421 @@
+/**
+ * Negation and uncertainty by cue phrases and scope rules, standing in for the official labeler's patterns on a
+ * dependency parse. A cue either governs what follows it ("no", "possible", "cannot exclude"), or is a predicate
+ * about the subject before it ("... is normal", "... cannot be excluded"), or modifies the noun phrase right after
+ * it ("normal heart size", "stable cardiomediastinal silhouette").
+ */
+import type { Mention } from './mentions.js';
+import type { Token } from './text.js';
+
+export type Mark = 'negation' | 'uncertainty';
+
+/** Words that open a new clause: no cue reaches across them. */
+const CLAUSE_BREAK = new Set([
+  ';',
+  ':',
+  '.',
+  'but',
+  'however',
+  'although',
+  'though',
+  'whereas',
+  'which',
+  'while',
+  'except',
+  'who',
+]);
+/** True copulas: a predicate after one of them speaks of every noun in the subject. */
+const COPULA = new Set(['is', 'are', 'was', 'were', 'be', 'been', 'being']);
+/** Other verbs linking a subject to a predicate: the predicate reaches only the subject's head nouns. */
+const LINKING_VERB = new Set([
+  'appear',
+  'appears',
+  'appeared',
+  'remain',
+  'remains',
+  'seem',
+  'seems',
+  'has',
+  'have',
+  'had',
+  'look',
+  'looks',
+]);
+/** Words that may sit between a copula and its predicate. */
+const PREDICATE_ADVERB = new Set([
+  'otherwise',
+  'again',
+  'now',
+  'grossly',
+  'essentially',
+  'overall',
+  'also',
+  'still',
+  'entirely',
+  'completely',
+  'largely',
+  'generally',
+  'quite',
+  'definitely',
+  'clearly',
+  'totally',
+  'xxxx',
+  'both',
+  'all',
+  'stably',
+  'relatively',
+  'within',
+]);
+/** Prepositions and verbs that end a noun phrase. */
+const NP_END = new Set([
+  ...CLAUSE_BREAK,
+  ...COPULA,
+  ...LINKING_VERB,
+  ',',
+  'and',
+  'or',
+  'versus',
+  'vs',
+  'with',
+  'without',
+  'of',
+  'in',
+  'at',
+  'on',
+  'to',
+  'from',
+  'for',
+  'by',
+  'along',
+  'within',
+  'over',
+  'overlying',
+  'near',
+  'than',
+  'since',
+  'as',
+  'may',
+  'might',
+  'could',
+  'can',
+  'cannot',
+  'not',
+  'no',
+  'there',
+  'represent',
+  'represents',
+  'representing',
+  'reflect',
+  'reflects',
+  'reflecting',
+  'compatible',
+  'consistent',
+  'suggesting',
+  'suggestive',
+  'likely',
+  'probably',
+  'possibly',
+  'which',
+  'that',
+  'show',
+  'shows',
+  'demonstrate',
+  'demonstrates',
+  'noted',
+  'seen',
+  'identified',
+  'present',
+  'concerning',
+  'suspicious',
+  'measuring',
+  'due',
+  'related',
+  'secondary',
+  'involving',
+  'projecting',
+  'projected',
+  'unchanged',
+  'stable',
+  'normal',
+  'unremarkable',
+  'enlarged',
+  'given',
+  'into',
+]);
+
+function words(alternatives: string[]): RegExp {
+  return new RegExp(`(?<=^| )(?:${alternatives.join('|')})(?= |$)`, 'g');
+}
+
+type Reach = 'clause' | 'phrase';
+
+interface CueSet {
+  /** Cues that govern the rest of their clause. */
+  forward: RegExp;
+  /** Cues that modify the noun phrase (and its conjuncts) right after them. */
+  modifier: RegExp;
+  /** Predicates about the subject before them. */
+  backward: RegExp;
+  /** Whether a backward predicate after a linking verb other than a copula reaches non-head nouns too. */
+  backwardHeadsOnly: boolean;
+}
+
+const NEVER = /(?!)/g;
+
+const PRE_NEGATION_UNCERTAINTY: CueSet = {
+  forward: words([
+    '(?:cannot|can not|could not|not) (?:be )?(?:exclude|excluded|rule out|ruled out)',
+    'difficult to exclude',
+    'no new',
+  ]),
+  modifier: NEVER,
+  backward: words([
+    '(?:cannot|can not|could not|may not|not) (?:be )?(?:entirely |completely )?(?:excluded|ruled out)',
+  ]),
+  backwardHeadsOnly: false,
+};
+
+const NEGATION: CueSet = {
+  forward: words([
+    'no(?! (?:interval |significant |substantial )?change)',
+    'not',
+    'without',
+    'negative for',
+    'free of',
+    'absence of',
+    'clear of',
+    'clearing of',
+    'resolution of',
+    'removal of',
+    'nor',
+    'neither',
+    'rather than',
+    'never',
+  ]),
+  modifier: words([
+    'normal',
+    'normal-appearing',
+    'unremarkable',
+    'clear',
+    'resolved',
+    'absent',
+    'nonenlarged',
+  ]),
+  backward: words([
+    'not',
+    'no longer',
+    'normal',
+    '(?:near |at )?(?:the )?(?:upper |top |high )(?:limits? |range )?normal',
+    'at the upper limits? of normal',
+    'within (?:the )?normal limits',
+    'within limits of normal',
+    'unremarkable',
+    'negative',
+    'absent',
+    'resolved',
+    'clear',
+    'removed',
+    'free',
+  ]),
+  backwardHeadsOnly: true,
+};
+
+const UNCERTAINTY: CueSet = {
+  forward: words([
+    'possible',
+    'possibly',
+    'may',
+    'might',
+    'could',
+    'suspicious for',
+    'suspect',
+    'suspected',
+    'concern for',
+    'concerning for',
+    'compatible with',
+    'questionable',
+    'equivocal',
+    'indeterminate',
+    'less likely',
+    'uncertain',
+    'differential',
+  ]),
+  modifier: NEVER,
+  backward: words(['possible', 'suspected', 'questioned', 'questionable', 'uncertain', 'less likely']),
+  backwardHeadsOnly: false,
+};
+
+/** The cardiomediastinal quirk: a stable or unchanged silhouette, contour or heart size reads as uncertain. */
+const STABLE: CueSet = {
+  forward: NEVER,
+  modifier: words(['stable', 'unchanged', 'borderline']),
+  backward: words(['stable', 'unchanged']),
+  backwardHeadsOnly: false,
+};
+const STABLE_HEADS = /^(?:size|silhouettes?|contours?|heart|mediastinum|shadow|configuration)$/;
+
+interface Cue {
+  first: number;
+  last: number;
+}
+
+interface Analysis {
+  tokens: Token[];
+  cues: Map<RegExp, Cue[]>;
+}
+
+export function analyse(tokens: Token[]): Analysis {
+  return { tokens, cues: new Map() };
+}
+
+/** Cue matches as token ranges; regexes run on the tokens joined by single spaces. */
+function cuesOf(a: Analysis, pattern: RegExp): Cue[] {
+  const known = a.cues.get(pattern);
+  if (known) return known;
+  const startOf: number[] = [];
+  let offset = 0;
+  for (const t of a.tokens) {
+    startOf.push(offset);
+    offset += t.text.length + 1;
+  }
+  const line = a.tokens.map((t) => t.text).join(' ');
+  const tokenAt = (char: number) => {
+    let i = 0;
+    while (i + 1 < startOf.length && startOf[i + 1]! <= char) i++;
+    return i;
+  };
+  const cues: Cue[] = [];
+  for (const m of line.matchAll(pattern)) {
+    cues.push({ first: tokenAt(m.index), last: tokenAt(m.index + m[0].length - 1) + 1 });
+  }
+  a.cues.set(pattern, cues);
+  return cues;
+}
+
+const word = (a: Analysis, i: number) => a.tokens[i]?.text ?? '';
+
+/** Where a clause-wide cue's reach ends: the next clause break or a new clause after a comma. */
+function clauseEnd(a: Analysis, from: number): number {
+  for (let i = from; i < a.tokens.length; i++) {
+    const w = word(a, i);
+    if (CLAUSE_BREAK.has(w)) return i;
+    if (w === ',' && (word(a, i + 1) === 'there' || word(a, i + 1) === 'the' || word(a, i + 1) === 'this'))
+      return i;
+    if (i > from && (COPULA.has(w) || LINKING_VERB.has(w))) return i;
+  }
+  return a.tokens.length;
+}
+
+/** The end of a noun phrase starting at `from`, running through its "and"/"," conjuncts when `conjuncts`. */
+function phraseEnd(a: Analysis, from: number, conjuncts: boolean): number {
+  let i = from;
+  while (i < a.tokens.length) {
+    const w = word(a, i);
+    if (conjuncts && (w === 'and' || w === ',') && i > from && !NP_END.has(word(a, i + 1))) {
+      i++;
+      continue;
+    }
+    if (NP_END.has(w) && i > from) break;
+    i++;
+  }
+  return i;
+}
+
+/** A mention ends its noun phrase (is its head) when the next token cannot continue the phrase. */
+function isHead(a: Analysis, m: Mention): boolean {
+  const next = word(a, m.last);
+  return next === '' || NP_END.has(next) || next === ')' || next === '(';
+}
+
+/** The subject before a predicate at `at`: its token range, and whether a true copula links them. */
+function subjectBefore(
+  a: Analysis,
+  at: number,
+): { start: number; end: number; copula: boolean; verb: boolean } {
+  let end = at;
+  let copula = false;
+  let verb = false;
+  while (end > 0) {
+    const w = word(a, end - 1);
+    if (COPULA.has(w)) copula = true;
+    else if (LINKING_VERB.has(w)) verb = true;
+    else if (!PREDICATE_ADVERB.has(w)) break;
+    end--;
+  }
+  let start = end;
+  while (start > 0) {
+    const w = word(a, start - 1);
+    if (w === ',' || w === 'and') {
+      start--;
+      continue;
+    }
+    if (NP_END.has(w) && w !== 'of') break;
+    start--;
+  }
+  // After an earlier verb ("there is cardiomegaly and the lungs are clear") the subject is the last conjunct.
+  if (start > 0 && (COPULA.has(word(a, start - 1)) || LINKING_VERB.has(word(a, start - 1)))) {
+    for (let i = end - 1; i > start; i--) {
+      if (word(a, i) === 'and' || word(a, i) === ',') return { start: i + 1, end, copula, verb };
+    }
+  }
+  return { start, end, copula, verb };
+}
+
+function forwardReach(a: Analysis, pattern: RegExp, m: Mention, reach: Reach): boolean {
+  return cuesOf(a, pattern).some((c) => {
+    if (c.last > m.first) return false;
+    const end = reach === 'clause' ? clauseEnd(a, c.last) : phraseEnd(a, c.last, true);
+    return m.first < end;
+  });
+}
+
+function backwardReach(a: Analysis, cues: CueSet, m: Mention): boolean {
+  return cuesOf(a, cues.backward).some((c) => {
+    if (c.first < m.last) return false;
+    const s = subjectBefore(a, c.first);
+    if (!(s.start <= m.first && m.last <= s.end)) return false;
+    if (cues.backwardHeadsOnly && !s.copula) return isHead(a, m);
+    return true;
+  });
+}
+
+function matches(a: Analysis, cues: CueSet, m: Mention): boolean {
+  return (
+    forwardReach(a, cues.forward, m, 'clause') ||
+    forwardReach(a, cues.modifier, m, 'phrase') ||
+    backwardReach(a, cues, m)
+  );
+}
+
+/** Words that join alternatives: a noun among them is uncertain ("atelectasis or scarring"). */
+const ALTERNATIVE = new Set(['or', 'versus', 'vs']);
+/** How many modifier words may stand between an alternative's joining word and its noun. */
+const MAX_MODIFIERS = 3;
+
+function inAlternatives(a: Analysis, m: Mention): boolean {
+  if (isHead(a, m) && ALTERNATIVE.has(word(a, m.last))) return true;
+  for (let i = m.first - 1; i >= Math.max(0, m.first - 1 - MAX_MODIFIERS); i--) {
+    const w = word(a, i);
+    if (ALTERNATIVE.has(w)) return isHead(a, m) || m.first === i + 1;
+    if (NP_END.has(w)) return false;
+  }
+  return false;
+}
+
+/**
+ * The mark of one mention, tested in the official order: uncertainty cues that outrank negation, then
+ * negation, then the remaining uncertainty cues (with the stable-silhouette quirk).
+ */
+export function markOf(a: Analysis, m: Mention): Mark | undefined {
+  if (matches(a, PRE_NEGATION_UNCERTAINTY, m)) return 'uncertainty';
+  if (matches(a, NEGATION, m)) return 'negation';
+  if (matches(a, UNCERTAINTY, m) || inAlternatives(a, m)) return 'uncertainty';
+  if (isStableSilhouette(a, m)) return 'uncertainty';
+  return undefined;
+}
+
+function isStableSilhouette(a: Analysis, m: Mention): boolean {
+  if (m.observation !== 'Enlarged Cardiomediastinum' && m.observation !== 'Cardiomegaly') return false;
+  if (!STABLE_HEADS.test(word(a, m.last - 1)) || !isHead(a, m)) return false;
+  return matches(a, STABLE, m);
+}
