@@ -1,0 +1,460 @@
+/**
+ * ONNX Runtime sessions behind the VisionEncoder and CausalLM contracts (types.ts).
+ *
+ * Graphs: vision (ViT + projector), embed (token rows) and decoder (models/llama.ts). They are built from the
+ * weights in memory (`createSessions`) or written to a folder and loaded back (`saveGraphs` / `loadSessions`).
+ *
+ * The KV cache: one float32 buffer per layer for keys and one for values, [heads, capacity, headDim], owned here
+ * and handed to the decoder as inputs (wrapped, not copied). Each run returns only the new rows, which are written
+ * into the buffers at the current length; capacity grows in chunks, so a decode step moves no cache data.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { inputError } from '../errors.js';
+import {
+  DECODER_IO,
+  type DecoderDtype,
+  decoderGraph,
+  embeddingGraph,
+  headDim,
+  projectorGraph,
+  type VisionDtype,
+  vitGraph,
+  vitPatches,
+} from '../models/index.js';
+import { type AccuracyLevel, Graph, PROTO_LIMIT_BYTES } from '../onnx/index.js';
+import type { LlavaRadWeights } from '../weights/index.js';
+import { type CausalLM, type DecoderState, IMAGE_TOKEN_ID, type VisionEncoder } from './types.js';
+
+export interface GraphOptions {
+  /** Vision tower and projector weights (default fp32). */
+  visionDtype?: VisionDtype;
+  /** Decoder weights (default fp32). */
+  decoderDtype?: DecoderDtype;
+  /** MatMulNBits compute precision for int8/int4 (default 0: float activations). */
+  accuracyLevel?: AccuracyLevel;
+}
+
+export interface SessionOptions {
+  /** Intra-op threads (default: ONNX Runtime's choice, one per physical core). */
+  threads?: number;
+  /** Write an ONNX Runtime profile (JSON) with this file prefix; see `endProfiling`. */
+  profileFilePrefix?: string;
+}
+
+/** What a saved folder holds besides the .onnx files (`graphs.json`). */
+export interface GraphSpec {
+  format: 'cxr-llava-graphs';
+  version: 1;
+  visionDtype: VisionDtype;
+  decoderDtype: DecoderDtype;
+  imageSize: number;
+  imageTokens: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  headDim: number;
+  vocabSize: number;
+  maxContext: number;
+  files: { vision: string; embed: string; decoder: string };
+}
+
+export const GRAPH_SPEC_FILE = 'graphs.json';
+const GRAPH_NAMES = { vision: 'vision', embed: 'embed', decoder: 'decoder' } as const;
+/** Rows added to a KV buffer when it fills (amortises the one copy a growth costs). */
+const KV_GROWTH = 256;
+
+export interface LlavaGraphs {
+  vision: Graph;
+  embed: Graph;
+  decoder: Graph;
+  spec: GraphSpec;
+}
+
+export function buildGraphs(weights: LlavaRadWeights, opts: GraphOptions = {}): LlavaGraphs {
+  const { vision: vc, projector: pc, llama: lc } = weights.config;
+  const visionDtype = opts.visionDtype ?? 'fp32';
+  const decoderDtype = opts.decoderDtype ?? 'fp32';
+
+  const vision = new Graph(GRAPH_NAMES.vision);
+  const pixels = vision.input('pixel_values', 'float32', [1, 3, vc.imageSize, vc.imageSize]);
+  const features = vitGraph(vision, pixels, vc, weights.vision, visionDtype);
+  const rows = projectorGraph(vision, features, pc, weights.projector, visionDtype);
+  const tokens = vitPatches(vc) + (vc.selectFeature === 'cls_patch' ? 1 : 0);
+  vision.output(rows, 'image_rows', 'float32', [1, tokens, pc.hiddenSize]);
+
+  const embed = new Graph(GRAPH_NAMES.embed);
+  embeddingGraph(embed, lc, weights.language, decoderDtype);
+  const decoder = new Graph(GRAPH_NAMES.decoder);
+  decoderGraph(decoder, lc, weights.language, {
+    dtype: decoderDtype,
+    accuracyLevel: opts.accuracyLevel ?? 0,
+  });
+
+  const spec: GraphSpec = {
+    format: 'cxr-llava-graphs',
+    version: 1,
+    visionDtype,
+    decoderDtype,
+    imageSize: vc.imageSize,
+    imageTokens: tokens,
+    hidden: lc.hiddenSize,
+    layers: lc.numHiddenLayers,
+    heads: lc.numAttentionHeads,
+    headDim: headDim(lc),
+    vocabSize: lc.vocabSize,
+    maxContext: lc.maxPositionEmbeddings,
+    files: { vision: 'vision.onnx', embed: 'embed.onnx', decoder: 'decoder.onnx' },
+  };
+  return { vision, embed, decoder, spec };
+}
+
+/**
+ * Build the graphs from `weights` and write them to `dir` (model files, external data, graphs.json), one tensor
+ * at a time. Returns the spec and the names of the files written.
+ */
+export async function saveGraphs(
+  weights: LlavaRadWeights,
+  dir: string,
+  opts: GraphOptions = {},
+): Promise<{ spec: GraphSpec; files: string[] }> {
+  const graphs = buildGraphs(weights, opts);
+  const files: string[] = [];
+  for (const name of Object.values(GRAPH_NAMES)) files.push(...(await graphs[name].save(dir, name)));
+  writeFileSync(join(dir, GRAPH_SPEC_FILE), `${JSON.stringify(graphs.spec, null, 2)}\n`);
+  files.push(GRAPH_SPEC_FILE);
+  return { spec: graphs.spec, files };
+}
+
+export interface LlavaSessions {
+  vision: VisionEncoder;
+  lm: OrtCausalLM;
+  spec: GraphSpec;
+}
+
+/** Load graphs written by `saveGraphs`. */
+export async function loadSessions(dir: string, opts: SessionOptions = {}): Promise<LlavaSessions> {
+  const specPath = join(dir, GRAPH_SPEC_FILE);
+  let spec: GraphSpec;
+  try {
+    spec = JSON.parse(readFileSync(specPath, 'utf8')) as GraphSpec;
+  } catch (cause) {
+    throw inputError('llava.graphs_missing', 'cannot read the graph spec', { file: specPath, cause });
+  }
+  if (spec.format !== 'cxr-llava-graphs' || spec.version !== 1) {
+    throw inputError('llava.graphs_format', 'not a cxr graph folder', {
+      file: specPath,
+      field: 'format',
+      expected: 'cxr-llava-graphs v1',
+      found: `${spec.format} v${spec.version}`,
+    });
+  }
+  const open = (file: string) => ort.InferenceSession.create(join(dir, file), sessionOptions(opts));
+  return sessionsFrom(
+    spec,
+    await open(spec.files.vision),
+    await open(spec.files.embed),
+    await open(spec.files.decoder),
+  );
+}
+
+/** Build the graphs and open sessions on them without a bundle folder (a temporary one past 2 GiB of weights). */
+export async function createSessions(
+  weights: LlavaRadWeights,
+  opts: GraphOptions & SessionOptions = {},
+): Promise<LlavaSessions> {
+  const graphs = buildGraphs(weights, opts);
+  const total = graphs.vision.weightBytes() + graphs.embed.weightBytes() + graphs.decoder.weightBytes();
+  if (total > PROTO_LIMIT_BYTES) {
+    const dir = await mkdtemp(join(tmpdir(), 'cxr-graphs-'));
+    try {
+      await saveGraphs(weights, dir, opts);
+      return await loadSessions(dir, opts);
+    } finally {
+      await rm(dir, { recursive: true, force: true }); // sessions hold their own copies of the weights
+    }
+  }
+  const open = async (g: Graph) => ort.InferenceSession.create(await g.toBytes(), sessionOptions(opts));
+  return sessionsFrom(
+    graphs.spec,
+    await open(graphs.vision),
+    await open(graphs.embed),
+    await open(graphs.decoder),
+  );
+}
+
+function sessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
+  return {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+    ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+    ...(opts.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profileFilePrefix } : {}),
+  };
+}
+
+function sessionsFrom(
+  spec: GraphSpec,
+  vision: ort.InferenceSession,
+  embed: ort.InferenceSession,
+  decoder: ort.InferenceSession,
+): LlavaSessions {
+  return { vision: new OrtVisionEncoder(vision, spec), lm: new OrtCausalLM(embed, decoder, spec), spec };
+}
+
+export class OrtVisionEncoder implements VisionEncoder {
+  readonly tokens: number;
+  readonly hidden: number;
+  readonly imageSize: number;
+
+  constructor(
+    private readonly session: ort.InferenceSession,
+    spec: GraphSpec,
+  ) {
+    this.tokens = spec.imageTokens;
+    this.hidden = spec.hidden;
+    this.imageSize = spec.imageSize;
+  }
+
+  async encode(pixels: Float32Array): Promise<Float32Array> {
+    const S = this.imageSize;
+    if (pixels.length !== 3 * S * S) {
+      throw inputError('llava.pixels', 'pixel tensor has the wrong size', {
+        expected: `3 x ${S} x ${S} = ${3 * S * S} floats`,
+        found: String(pixels.length),
+      });
+    }
+    const out = await this.session.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, S, S]) });
+    return out.image_rows!.data as Float32Array;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** The per-sequence KV cache: buffers [heads, capacity, headDim] per layer, valid up to `length`. */
+class KvState implements DecoderState {
+  released = false;
+  constructor(
+    public length: number,
+    public capacity: number,
+    public keys: Float32Array[],
+    public values: Float32Array[],
+  ) {}
+}
+
+export class OrtCausalLM implements CausalLM {
+  readonly vocabSize: number;
+  readonly maxContext: number;
+  /** Decoder runs so far and the past length each saw (tests use it to prove the cached path ran). */
+  readonly runs: { past: number; tokens: number }[] = [];
+  private readonly rowSize: number;
+
+  constructor(
+    private readonly embedSession: ort.InferenceSession,
+    private readonly decoder: ort.InferenceSession,
+    private readonly spec: GraphSpec,
+  ) {
+    this.vocabSize = spec.vocabSize;
+    this.maxContext = spec.maxContext;
+    this.rowSize = spec.heads * spec.headDim;
+  }
+
+  async prefill(inputIds: number[], imageRows: Float32Array | null) {
+    const embeds = await this.promptEmbeddings(inputIds, imageRows);
+    const tokens = embeds.length / this.spec.hidden;
+    const state = this.newState(tokens + KV_GROWTH);
+    const logits = await this.forward(state, embeds, tokens);
+    return { logits, state };
+  }
+
+  async step(state: DecoderState, tokenId: number): Promise<Float32Array> {
+    const s = this.own(state);
+    return this.forward(s, await this.embed([tokenId]), 1);
+  }
+
+  async fork(state: DecoderState): Promise<DecoderState> {
+    const s = this.own(state);
+    return new KvState(
+      s.length,
+      s.capacity,
+      s.keys.map((k) => k.slice()),
+      s.values.map((v) => v.slice()),
+    );
+  }
+
+  release(state: DecoderState): void {
+    const s = this.own(state);
+    s.released = true;
+    s.keys = [];
+    s.values = [];
+  }
+
+  async dispose(): Promise<void> {
+    await this.embedSession.release();
+    await this.decoder.release();
+  }
+
+  /** Stop profiling and return the profile file ONNX Runtime wrote (when profiling was requested). */
+  endProfiling(): void {
+    this.decoder.endProfiling();
+  }
+
+  private own(state: DecoderState): KvState {
+    if (!(state instanceof KvState)) throw new Error('decoder state does not come from this model');
+    if (state.released) throw new Error('decoder state was released');
+    return state;
+  }
+
+  private newState(capacity: number): KvState {
+    const size = capacity * this.rowSize;
+    const alloc = () => Array.from({ length: this.spec.layers }, () => new Float32Array(size));
+    return new KvState(0, capacity, alloc(), alloc());
+  }
+
+  private async embed(ids: number[]): Promise<Float32Array> {
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+        throw inputError('llava.token_id', 'token id out of range', {
+          expected: `an integer in [0, ${this.vocabSize})`,
+          found: String(id),
+        });
+      }
+    }
+    const t = new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]);
+    const out = await this.embedSession.run({ [DECODER_IO.inputIds]: t });
+    return out[DECODER_IO.embeds]!.data as Float32Array;
+  }
+
+  /** Token rows with the image rows spliced in place of the single IMAGE_TOKEN_ID. */
+  private async promptEmbeddings(ids: number[], imageRows: Float32Array | null): Promise<Float32Array> {
+    const at = ids.indexOf(IMAGE_TOKEN_ID);
+    if (ids.lastIndexOf(IMAGE_TOKEN_ID) !== at)
+      throw promptError('more than one image placeholder', 'at most one');
+    if (ids.length === 0) throw promptError('empty prompt', 'at least one token');
+    if (at < 0) {
+      if (imageRows)
+        throw promptError('image rows given but the prompt has no image placeholder', 'one -200');
+      return this.embed(ids);
+    }
+    const H = this.spec.hidden;
+    if (!imageRows || imageRows.length === 0 || imageRows.length % H !== 0) {
+      throw promptError('the image placeholder needs image rows', `[tokens, ${H}] floats`);
+    }
+    const text = await this.embed(ids.filter((id) => id !== IMAGE_TOKEN_ID));
+    const out = new Float32Array(text.length + imageRows.length);
+    out.set(text.subarray(0, at * H), 0);
+    out.set(imageRows, at * H);
+    out.set(text.subarray(at * H), at * H + imageRows.length);
+    return out;
+  }
+
+  /** Run `tokens` new rows after the state's cache; append their keys/values; return the last logits. */
+  private async forward(state: KvState, embeds: Float32Array, tokens: number): Promise<Float32Array> {
+    const past = state.length;
+    if (past + tokens > this.maxContext) {
+      throw inputError('llava.context_full', 'the sequence is longer than the model context', {
+        expected: `at most ${this.maxContext} tokens`,
+        found: String(past + tokens),
+      });
+    }
+    const { heads, headDim: d, hidden } = this.spec;
+    // An empty cache is fed as one masked zero row (zero-length tensors are not accepted everywhere).
+    const pastRows = past === 0 ? 1 : state.capacity;
+    const pastData = (buf: Float32Array) => (past === 0 ? new Float32Array(heads * d) : buf);
+    const feeds: Record<string, ort.Tensor> = {
+      [DECODER_IO.embeds]: new ort.Tensor('float32', embeds, [1, tokens, hidden]),
+      [DECODER_IO.positions]: new ort.Tensor('int64', positionIds(past, tokens), [1, tokens]),
+      [DECODER_IO.mask]: new ort.Tensor('float32', attentionMask(past, pastRows, tokens), [
+        1,
+        1,
+        tokens,
+        pastRows + tokens,
+      ]),
+    };
+    for (let i = 0; i < this.spec.layers; i++) {
+      feeds[DECODER_IO.pastKey(i)] = new ort.Tensor('float32', pastData(state.keys[i]!), [
+        1,
+        heads,
+        pastRows,
+        d,
+      ]);
+      feeds[DECODER_IO.pastValue(i)] = new ort.Tensor('float32', pastData(state.values[i]!), [
+        1,
+        heads,
+        pastRows,
+        d,
+      ]);
+    }
+    const out = await this.decoder.run(feeds);
+    this.runs.push({ past, tokens });
+    if (past + tokens > state.capacity) this.grow(state, past + tokens + KV_GROWTH);
+    for (let i = 0; i < this.spec.layers; i++) {
+      appendRows(state.keys[i]!, out[DECODER_IO.newKey(i)]!.data as Float32Array, state, tokens, this.spec);
+      appendRows(
+        state.values[i]!,
+        out[DECODER_IO.newValue(i)]!.data as Float32Array,
+        state,
+        tokens,
+        this.spec,
+      );
+    }
+    state.length = past + tokens;
+    return out[DECODER_IO.logits]!.data as Float32Array;
+  }
+
+  /** Reallocate the buffers with more rows per head (the only time cached rows are copied). */
+  private grow(state: KvState, capacity: number): void {
+    const { heads, headDim: d } = this.spec;
+    const move = (old: Float32Array) => {
+      const next = new Float32Array(heads * capacity * d);
+      for (let h = 0; h < heads; h++) {
+        next.set(
+          old.subarray(h * state.capacity * d, (h * state.capacity + state.length) * d),
+          h * capacity * d,
+        );
+      }
+      return next;
+    };
+    state.keys = state.keys.map(move);
+    state.values = state.values.map(move);
+    state.capacity = capacity;
+  }
+}
+
+/** Write new rows [heads, tokens, d] after the `length` valid rows of each head. */
+function appendRows(
+  buf: Float32Array,
+  rows: Float32Array,
+  state: KvState,
+  tokens: number,
+  spec: GraphSpec,
+): void {
+  const d = spec.headDim;
+  for (let h = 0; h < spec.heads; h++) {
+    buf.set(rows.subarray(h * tokens * d, (h + 1) * tokens * d), (h * state.capacity + state.length) * d);
+  }
+}
+
+function positionIds(past: number, tokens: number): BigInt64Array {
+  return BigInt64Array.from({ length: tokens }, (_, i) => BigInt(past + i));
+}
+
+/** Additive mask [tokens, pastRows + tokens]: cached rows below `past` and the causal triangle are visible. */
+function attentionMask(past: number, pastRows: number, tokens: number): Float32Array {
+  const width = pastRows + tokens;
+  const mask = new Float32Array(tokens * width).fill(Number.NEGATIVE_INFINITY);
+  for (let r = 0; r < tokens; r++) {
+    mask.fill(0, r * width, r * width + past);
+    mask.fill(0, r * width + pastRows, r * width + pastRows + r + 1);
+  }
+  return mask;
+}
+
+function promptError(message: string, expected: string) {
+  return inputError('llava.prompt', message, { field: 'input_ids', expected });
+}

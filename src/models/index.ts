@@ -1,0 +1,5 @@
+/** models/: one file per architecture (config + weight names + graph); graphs from named weights, no files. */
+export { DECODER_IO, decoderGraph, embeddingGraph, headDim, LLAMA_WEIGHTS, ropeTables } from './llama.js';
+export { PROJECTOR_WEIGHTS, projectorGraph } from './projector.js';
+export { VIT_WEIGHTS, vitGraph, vitPatches } from './vit.js';
+export type { DecoderDtype, VisionDtype } from './weights.js';

@@ -1,0 +1,218 @@
+/**
+ * The LLaMA-2 decoder of Vicuna-7B v1.5 (SPEC.md §1), Hugging Face names, as one graph used for prefill and decode.
+ *
+ *   per layer:  h = RMSNorm(x) ; q, k, v = h Wq^T, h Wk^T, h Wv^T ; q, k = RoPE(q, k at positions)
+ *               a = softmax(q [K_past ; k]^T / sqrt(d) + mask) [V_past ; v] ; x = x + a Wo^T
+ *               h = RMSNorm(x) ; x = x + Wdown (silu(h Wgate^T) * (h Wup^T))
+ *   logits = RMSNorm(x[last]) Wlm^T
+ *
+ * The KV cache lives in caller-owned buffers [1, heads, capacity, headDim] passed as inputs (onnxruntime-node wraps
+ * input buffers without copying); the graph returns only the new rows of k (after RoPE) and v, which the caller
+ * appends. Past and new keys are attended to without concatenation (two score blocks, one softmax), so no step
+ * copies the cache. `attention_mask` is additive [1, 1, S, P + S]: 0 where visible, -inf where not (the caller
+ * masks the unused tail of the capacity and the causal triangle of the new block).
+ */
+import { type Graph, Scope } from '../onnx/graph.js';
+import * as op from '../onnx/ops.js';
+import { bytesOf, toFloat16 } from '../onnx/tensor.js';
+import type { LlamaConfig, TensorSource } from '../weights/types.js';
+import { type DecoderDtype, expectShape, floatTensor, matrix } from './weights.js';
+
+export const LLAMA_WEIGHTS = {
+  embedTokens: 'model.embed_tokens.weight', // [vocab, hidden]
+  finalNorm: 'model.norm.weight',
+  lmHead: 'lm_head.weight', // [vocab, hidden]
+  layer: (i: number) => ({
+    inputNorm: `model.layers.${i}.input_layernorm.weight`,
+    q: `model.layers.${i}.self_attn.q_proj.weight`, // [heads * d, hidden]
+    k: `model.layers.${i}.self_attn.k_proj.weight`, // [kvHeads * d, hidden]
+    v: `model.layers.${i}.self_attn.v_proj.weight`,
+    o: `model.layers.${i}.self_attn.o_proj.weight`, // [hidden, heads * d]
+    postNorm: `model.layers.${i}.post_attention_layernorm.weight`,
+    gate: `model.layers.${i}.mlp.gate_proj.weight`, // [ffn, hidden]
+    up: `model.layers.${i}.mlp.up_proj.weight`,
+    down: `model.layers.${i}.mlp.down_proj.weight`, // [hidden, ffn]
+  }),
+} as const;
+
+/** Names of the decoder graph's inputs and outputs (the contract with the session code). */
+export const DECODER_IO = {
+  embeds: 'inputs_embeds', // float [1, S, hidden]
+  positions: 'position_ids', // int64 [1, S]
+  mask: 'attention_mask', // float [1, 1, S, P + S]
+  pastKey: (i: number) => `past_key.${i}`, // float [1, kvHeads, P, d]
+  pastValue: (i: number) => `past_value.${i}`,
+  newKey: (i: number) => `key.${i}`, // float [1, kvHeads, S, d]
+  newValue: (i: number) => `value.${i}`,
+  logits: 'logits', // float [1, vocab]
+  inputIds: 'input_ids', // int64 [1, S] (embedding graph)
+} as const;
+
+export interface DecoderGraphOptions {
+  dtype: DecoderDtype;
+  /** MatMulNBits compute precision for int8/int4 weights. */
+  accuracyLevel?: op.AccuracyLevel;
+}
+
+export function headDim(cfg: LlamaConfig): number {
+  return cfg.hiddenSize / cfg.numAttentionHeads;
+}
+
+/**
+ * RoPE tables [positions, d / 2] as Hugging Face computes them in float32:
+ * inv_freq = 1 / theta^(2i / d), angle = fp32(position * inv_freq); the rotate_half layout uses each twice.
+ */
+export function ropeTables(cfg: LlamaConfig, positions = cfg.maxPositionEmbeddings) {
+  const half = headDim(cfg) / 2;
+  const cos = new Float32Array(positions * half);
+  const sin = new Float32Array(positions * half);
+  const f = Math.fround;
+  for (let i = 0; i < half; i++) {
+    const invFreq = f(1 / f(cfg.ropeTheta ** f((2 * i) / (2 * half))));
+    for (let p = 0; p < positions; p++) {
+      const angle = f(p * invFreq);
+      cos[p * half + i] = Math.cos(angle);
+      sin[p * half + i] = Math.sin(angle);
+    }
+  }
+  return { cos, sin, half };
+}
+
+/**
+ * The embedding lookup graph: input_ids [1, S] -> inputs_embeds [1, S, hidden]. Kept apart from the decoder so
+ * that image rows can be spliced between token rows. Quantised bundles keep the table in fp16 (rows cast on lookup).
+ */
+export function embeddingGraph(g: Graph, cfg: LlamaConfig, w: TensorSource, dtype: DecoderDtype): void {
+  const s = new Scope(g, '/model/embed_tokens');
+  const ids = g.input(DECODER_IO.inputIds, 'int64', [1, 'sequence']);
+  const name = LLAMA_WEIGHTS.embedTokens;
+  expectShape(w, name, [cfg.vocabSize, cfg.hiddenSize]);
+  let rows: string;
+  if (dtype === 'fp32') {
+    rows = op.gather(s, floatTensor(s, w, name), ids, 0);
+  } else {
+    const read = async () => bytesOf(toFloat16(await w.readFloat32(name)));
+    const table = s.tensor('weight', 'float16', [cfg.vocabSize, cfg.hiddenSize], read);
+    rows = op.cast(s, op.gather(s, table, ids, 0), 'float32');
+  }
+  g.output(rows, DECODER_IO.embeds, 'float32', [1, 'sequence', cfg.hiddenSize]);
+}
+
+export function decoderGraph(g: Graph, cfg: LlamaConfig, w: TensorSource, opts: DecoderGraphOptions): void {
+  if (cfg.numKeyValueHeads !== cfg.numAttentionHeads) {
+    throw new Error('decoderGraph: grouped key/value heads are not supported (LLaMA-2 7B has none)');
+  }
+  const d = headDim(cfg);
+  const root = new Scope(g, '/model');
+  let x = g.input(DECODER_IO.embeds, 'float32', [1, 'sequence', cfg.hiddenSize]);
+  const positions = g.input(DECODER_IO.positions, 'int64', [1, 'sequence']);
+  const mask = g.input(DECODER_IO.mask, 'float32', [1, 1, 'sequence', 'total']);
+  const rope = ropeTables(cfg);
+  const cos = root.tensor(
+    'rotary/cos_cache',
+    'float32',
+    [cfg.maxPositionEmbeddings, rope.half],
+    bytesOf(rope.cos),
+  );
+  const sin = root.tensor(
+    'rotary/sin_cache',
+    'float32',
+    [cfg.maxPositionEmbeddings, rope.half],
+    bytesOf(rope.sin),
+  );
+  const ctx: LayerContext = { cfg, w, opts, d, positions, mask, cos, sin };
+
+  let pending: string | null = null; // the last sub-layer's output, added to x by the next fused norm
+  for (let i = 0; i < cfg.numHiddenLayers; i++) {
+    const n = LLAMA_WEIGHTS.layer(i);
+    const s = root.child(`layers.${i}`);
+    const norm = (sc: Scope, weightName: string): string => {
+      const scale = floatTensor(sc, w, weightName);
+      if (pending === null) return op.rmsNorm(sc, x, scale, cfg.rmsNormEps);
+      const [h, sum] = op.skipRmsNorm(sc, pending, x, scale, cfg.rmsNormEps); // x = x + pending; h = RMSNorm(x)
+      x = sum;
+      return h;
+    };
+    const h1 = norm(s.child('input_layernorm'), n.inputNorm);
+    pending = attention(s.child('attn'), h1, i, ctx);
+    const h2 = norm(s.child('post_attention_layernorm'), n.postNorm);
+    pending = mlp(s.child('mlp'), h2, i, ctx);
+  }
+
+  // Logits for the last position only: x[last] = x + pending at S - 1, then the final norm and lm_head.
+  const last = root.child('last');
+  const xLast = op.slice(last, x, [-1], [Number.MAX_SAFE_INTEGER], [1]); // [1, 1, hidden]
+  const pLast = op.slice(last, pending!, [-1], [Number.MAX_SAFE_INTEGER], [1]);
+  const hidden = op.rmsNorm(
+    root.child('norm'),
+    op.add(last, xLast, pLast),
+    floatTensor(root, w, LLAMA_WEIGHTS.finalNorm),
+    cfg.rmsNormEps,
+  );
+  const logits = op.linear(root.child('lm_head'), hidden, matrix(w, LLAMA_WEIGHTS.lmHead), linearOpts(opts));
+  g.output(op.reshape(last, logits, [1, cfg.vocabSize]), DECODER_IO.logits, 'float32', [1, cfg.vocabSize]);
+}
+
+interface LayerContext {
+  cfg: LlamaConfig;
+  w: TensorSource;
+  opts: DecoderGraphOptions;
+  d: number;
+  positions: string;
+  mask: string;
+  cos: string;
+  sin: string;
+}
+
+function linearOpts(opts: DecoderGraphOptions): op.LinearOptions {
+  return { format: opts.dtype, accuracyLevel: opts.accuracyLevel ?? 0 };
+}
+
+/** Causal self-attention over [past ; new]; registers the new k/v rows as graph outputs. */
+function attention(s: Scope, h: string, i: number, c: LayerContext): string {
+  const { cfg, w, d } = c;
+  const n = LLAMA_WEIGHTS.layer(i);
+  const H = cfg.numAttentionHeads;
+  const g = s.graph;
+  const qkv = op.linear(
+    s.child('qkv_proj'),
+    h,
+    op.stackRows([matrix(w, n.q), matrix(w, n.k), matrix(w, n.v)]),
+    linearOpts(c.opts),
+  );
+  const [q, k, v] = op.split(s, qkv, [cfg.hiddenSize, cfg.hiddenSize, cfg.hiddenSize], 2); // [1, S, H*d] each
+  const heads = (t: string) => op.transpose(s, op.reshape(s, t, [1, 0, H, d]), [0, 2, 1, 3]); // [1, H, S, d]
+  const qr = heads(op.rotaryEmbedding(s.child('q_rotary'), q!, c.positions, c.cos, c.sin, H));
+  const kr = heads(op.rotaryEmbedding(s.child('k_rotary'), k!, c.positions, c.cos, c.sin, H));
+  const vh = heads(v!);
+  g.output(kr, DECODER_IO.newKey(i), 'float32', [1, H, 'sequence', d]);
+  g.output(vh, DECODER_IO.newValue(i), 'float32', [1, H, 'sequence', d]);
+
+  const pastK = g.input(DECODER_IO.pastKey(i), 'float32', [1, H, 'past', d]);
+  const pastV = g.input(DECODER_IO.pastValue(i), 'float32', [1, H, 'past', d]);
+  const scale = 1 / Math.sqrt(d);
+  const qk = (keys: string) => op.fusedMatMulTransB(s, qr, keys, scale); // [1, H, S, P] / [1, H, S, S]
+  const scores = op.add(s, op.concat(s, [qk(pastK), qk(kr)], -1), c.mask);
+  const probs = op.softmax(s, scores, -1);
+  const past = op.shapeRange(s, pastK, 2, 3); // [P]
+  const probsPast = op.sliceDynamic(s, probs, op.ints(s, [0]), past, op.ints(s, [3]));
+  const probsNew = op.sliceDynamic(s, probs, past, op.ints(s, [Number.MAX_SAFE_INTEGER]), op.ints(s, [3]));
+  const ctx = op.add(s, op.matmul(s, probsPast, pastV), op.matmul(s, probsNew, vh)); // [1, H, S, d]
+  const merged = op.reshape(s, op.transpose(s, ctx, [0, 2, 1, 3]), [1, 0, cfg.hiddenSize]); // [1, S, H*d]
+  return op.linear(s.child('o_proj'), merged, matrix(w, n.o), linearOpts(c.opts));
+}
+
+/** SwiGLU: down(silu(gate(h)) * up(h)), gate and up fused into one projection. */
+function mlp(s: Scope, h: string, i: number, c: LayerContext): string {
+  const n = LLAMA_WEIGHTS.layer(i);
+  const F = c.cfg.intermediateSize;
+  const gu = op.linear(
+    s.child('gate_up_proj'),
+    h,
+    op.stackRows([matrix(c.w, n.gate), matrix(c.w, n.up)]),
+    linearOpts(c.opts),
+  );
+  const [gate, up] = op.split(s, gu, [F, F], 2);
+  const act = op.mul(s, op.silu(s.child('act'), gate!), up!);
+  return op.linear(s.child('down_proj'), act, matrix(c.w, n.down), linearOpts(c.opts));
+}
