@@ -119,7 +119,13 @@ export function parseDicomFile(file: string, bytes: Uint8Array): ParsedDicom {
     dataSet = readDataSet(file, bytes, transferSyntax(uid), (meta as { position?: number }).position ?? 132);
   } catch (e) {
     if (isCxrError(e)) throw e;
-    throw corrupt(file, describe(e), e);
+    const message = describe(e);
+    if (/overrun|past end|beyond the end/i.test(message))
+      throw inputError('dicom.truncated', `the file ends in the middle of the dataset (${message})`, {
+        file,
+        cause: e,
+      });
+    throw corrupt(file, message, e);
   }
   const syntax = transferSyntax(uid);
   const pixel = readPixelModule(file, dataSet);
@@ -138,6 +144,7 @@ export function parseDicomFile(file: string, bytes: Uint8Array): ParsedDicom {
     transferSyntaxName: transferSyntaxName(uid),
     sopClassUid: text(dataSet, TAG.sopClassUid) ?? text(meta, 'x00020002'),
     numberOfFrames: pixel?.frames,
+    hasPixelData: pixel !== undefined,
   };
   return { file, dataSet, syntax, metadata, pixel };
 }

@@ -29,6 +29,8 @@ export interface ImageMetadata {
   transferSyntaxName?: string;
   sopClassUid?: string;
   numberOfFrames?: number;
+  /** DICOM only: whether the dataset has a Pixel Data element at all. */
+  hasPixelData?: boolean;
   /** DICOM only, after loading: how stored values became 8-bit grey, e.g. "window 2048/4096 LINEAR". */
   rendering?: string;
 }

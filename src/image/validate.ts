@@ -66,7 +66,7 @@ function dicomChecks(meta: ImageMetadata, refusals: string[], notes: string[]): 
   else if (modality && !RADIOGRAPH_MODALITIES.has(modality))
     refusals.push(`Modality ${modality} is not a projection radiograph (expected CR or DX)`);
   else if (!modality) notes.push('Modality is not stated');
-  if (meta.width === 0 || meta.height === 0) refusals.push('no pixel data');
+  if (meta.hasPixelData === false) refusals.push('no pixel data');
   if ((meta.numberOfFrames ?? 1) > 1)
     refusals.push(`${meta.numberOfFrames} frames: a multi-frame series or cine, not a single radiograph`);
   const part = meta.bodyPartExamined?.toUpperCase();

@@ -250,7 +250,8 @@ export async function makeDicom(spec: ImageSpec, syntax: string): Promise<Uint8A
   for (const [tag, vr, value] of items) w.element(tag, vr, value);
   let body = w.done();
   if (!spec.noPixelData) {
-    if (NATIVE.has(syntax)) {
+    // Unknown syntaxes (for refusal tests) get native pixel data.
+    if (NATIVE.has(syntax) || !Object.values(SYNTAX).includes(syntax as never)) {
       const px = new Writer(explicit, bigEndian);
       px.element('7FE00010', bitsAllocated === 16 ? 'OW' : 'OB', nativeBytes(spec));
       body = concat([body, px.done()]);
