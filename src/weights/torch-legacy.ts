@@ -36,7 +36,7 @@ export async function openTorchLegacy(path: string, opts: TorchLoadOptions = {})
   try {
     const storages = new Map<string, LegacyStorage>();
     const { root, keys, littleEndian, end } = await readPickles(file, storages);
-    const offsets = await locateStorages(file, end, keys, storages);
+    const offsets = await locateStorages(file, end, keys, storages, littleEndian);
     for (const s of storages.values()) {
       const base = offsets.get(s.rootKey);
       if (!base)
@@ -123,6 +123,7 @@ async function locateStorages(
   start: number,
   keys: string[],
   storages: Map<string, LegacyStorage>,
+  littleEndian: boolean,
 ): Promise<Map<string, { offset: number; bytes: number }>> {
   const dtypeOf = new Map<string, TensorDtype>();
   for (const s of storages.values()) dtypeOf.set(s.rootKey, s.dtype);
@@ -136,7 +137,7 @@ async function locateStorages(
         field: key,
       });
     const count = await file.read(pos, STORAGE_COUNT_BYTES, `size of storage ${key}`);
-    const numel = Number(new DataView(count.buffer).getBigInt64(0, true));
+    const numel = Number(new DataView(count.buffer).getBigInt64(0, littleEndian));
     const bytes = numel * DTYPE_BYTES[dtype];
     if (numel < 0 || pos + STORAGE_COUNT_BYTES + bytes > file.size) {
       throw inputError('weights.truncated', 'storage data lies past the end of the file', {
