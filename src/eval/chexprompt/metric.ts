@@ -1,0 +1,60 @@
+/** CheXprompt end to end: judge every pair, aggregate, and sign the numbers so they can be reproduced. */
+import { type BootstrapOptions, bootstrapSignature } from '../stats/index.js';
+import { aggregate, type ChexpromptAggregate } from './aggregate.js';
+import type { CountRow } from './counts.js';
+import {
+  DEFAULT_PARSE_RETRIES,
+  type JudgedPair,
+  type ReportResult,
+  type RunOptions,
+  type RunUsage,
+  runChexprompt,
+} from './run.js';
+
+/** Bump when the prompt's meaning, the parser's rules or the aggregation change. */
+export const CHEXPROMPT_VERSION = '1';
+
+export interface ChexpromptOptions extends RunOptions {
+  bootstrap?: BootstrapOptions;
+}
+
+export interface ChexpromptReport {
+  signature: string;
+  aggregate: ChexpromptAggregate;
+  results: ReportResult[];
+  usage: RunUsage;
+  promptHash: string;
+}
+
+export function chexpromptSignature(o: ChexpromptOptions, hash: string): string {
+  const p = o.judge.params;
+  return [
+    `chexprompt:${CHEXPROMPT_VERSION}`,
+    `judge:${o.judgeId}`,
+    `model:${o.judge.model}`,
+    `prompt:${hash}`,
+    `format:${o.format}`,
+    `temp:${p.temperature}`,
+    `max_tokens:${p.maxTokens}`,
+    ...(p.seed === undefined ? [] : [`seed:${p.seed}`]),
+    `parse_retries:${o.parseRetries ?? DEFAULT_PARSE_RETRIES}`,
+    bootstrapSignature(o.bootstrap),
+  ].join('|');
+}
+
+export async function chexprompt(pairs: JudgedPair[], options: ChexpromptOptions): Promise<ChexpromptReport> {
+  const run = await runChexprompt(pairs, options);
+  const scored: CountRow[] = [];
+  let failed = 0;
+  for (const r of run.results) {
+    if (r.status === 'ok') scored.push(r.row);
+    else failed++;
+  }
+  return {
+    signature: chexpromptSignature(options, run.promptHash),
+    aggregate: aggregate(scored, failed, options.bootstrap),
+    results: run.results,
+    usage: run.usage,
+    promptHash: run.promptHash,
+  };
+}
