@@ -1,3 +1,4 @@
+import { LEXICON } from './lexicon.js';
 import { findMentions, type Mention } from './mentions.js';
 import {
   CHEXPERT_OBSERVATIONS,
@@ -62,7 +63,8 @@ export function labelReport(text: string): Labels14 {
   let finding = false;
   for (const sentence of sentencesOf(text)) {
     for (const { mention, marks } of judgeSentence(sentence)) {
-      const v = mentionValue(marks);
+      let v = mentionValue(marks);
+      if (v === POSITIVE && LEXICON[mention.observation].suggestive?.includes(mention.phrase)) v = UNCERTAIN;
       const affirmed = v !== NEGATIVE;
       if (affirmed && mention.observation !== 'Support Devices') finding = true;
       if (mention.observation === 'No Finding') continue;

@@ -12,6 +12,8 @@ import type { Observation } from './observations.js';
 export interface ObservationLexicon {
   mentions: string[];
   exclusions: string[];
+  /** Mentions that only suggest the observation: when not negated they read as uncertain. */
+  suggestive?: string[];
 }
 
 export const LEXICON: Record<Observation, ObservationLexicon> = {
@@ -124,6 +126,7 @@ export const LEXICON: Record<Observation, ObservationLexicon> = {
       'vascular prominence',
     ],
     exclusions: [],
+    suggestive: ['vascular congestion', 'vascular prominence'],
   },
   Consolidation: { mentions: ['consolidat'], exclusions: [] },
   Pneumonia: { mentions: ['pneumonia', 'infection', 'infectious'], exclusions: [] },

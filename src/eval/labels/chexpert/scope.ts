@@ -147,17 +147,21 @@ function words(alternatives: string[]): RegExp {
   return new RegExp(`(?<=^| )(?:${alternatives.join('|')})(?= |$)`, 'g');
 }
 
-type Reach = 'clause' | 'phrase';
+type Reach = 'clause' | 'phrase' | 'conjuncts';
 
 interface CueSet {
   /** Cues that govern the rest of their clause. */
   forward: RegExp;
-  /** Cues that modify the noun phrase (and its conjuncts) right after them. */
+  /** Cues that modify the noun phrase right after them. */
   modifier: RegExp;
+  /** Cues whose reach is the noun phrase after them with all its conjuncts ("normal in size and contour"). */
+  complement: RegExp;
   /** Predicates about the subject before them. */
   backward: RegExp;
   /** Whether a backward predicate after a linking verb other than a copula reaches non-head nouns too. */
   backwardHeadsOnly: boolean;
+  /** Whether a backward predicate needs a verb and reaches only the first conjunct of its subject. */
+  backwardFirstConjunct?: boolean;
 }
 
 const NEVER = /(?!)/g;
@@ -169,6 +173,7 @@ const PRE_NEGATION_UNCERTAINTY: CueSet = {
     'no new',
   ]),
   modifier: NEVER,
+  complement: NEVER,
   backward: words([
     '(?:cannot|can not|could not|may not|not) (?:be )?(?:entirely |completely )?(?:excluded|ruled out)',
   ]),
@@ -192,13 +197,12 @@ const NEGATION: CueSet = {
     'rather than',
     'never',
   ]),
-  modifier: words([
+  modifier: words(['clear', 'resolved', 'absent']),
+  complement: words([
+    '(?:normal|within normal limits|unremarkable) (?:in|for)',
     'normal',
     'normal-appearing',
     'unremarkable',
-    'clear',
-    'resolved',
-    'absent',
     'nonenlarged',
   ]),
   backward: words([
@@ -241,6 +245,7 @@ const UNCERTAINTY: CueSet = {
     'differential',
   ]),
   modifier: NEVER,
+  complement: NEVER,
   backward: words(['possible', 'suspected', 'questioned', 'questionable', 'uncertain', 'less likely']),
   backwardHeadsOnly: false,
 };
@@ -248,9 +253,11 @@ const UNCERTAINTY: CueSet = {
 /** The cardiomediastinal quirk: a stable or unchanged silhouette, contour or heart size reads as uncertain. */
 const STABLE: CueSet = {
   forward: NEVER,
-  modifier: words(['stable', 'unchanged', 'borderline']),
+  modifier: NEVER,
+  complement: words(['stable', 'unchanged', 'borderline', '(?:stable|unchanged) appearance of(?: the)?']),
   backward: words(['stable', 'unchanged']),
   backwardHeadsOnly: false,
+  backwardFirstConjunct: true,
 };
 const STABLE_HEADS = /^(?:size|silhouettes?|contours?|heart|mediastinum|shadow|configuration)$/;
 
@@ -364,7 +371,7 @@ function subjectBefore(
 function forwardReach(a: Analysis, pattern: RegExp, m: Mention, reach: Reach): boolean {
   return cuesOf(a, pattern).some((c) => {
     if (c.last > m.first) return false;
-    const end = reach === 'clause' ? clauseEnd(a, c.last) : phraseEnd(a, c.last, true);
+    const end = reach === 'clause' ? clauseEnd(a, c.last) : phraseEnd(a, c.last, reach === 'conjuncts');
     return m.first < end;
   });
 }
@@ -374,6 +381,10 @@ function backwardReach(a: Analysis, cues: CueSet, m: Mention): boolean {
     if (c.first < m.last) return false;
     const s = subjectBefore(a, c.first);
     if (!(s.start <= m.first && m.last <= s.end)) return false;
+    if (cues.backwardFirstConjunct) {
+      if (!s.copula && !s.verb) return false;
+      for (let i = s.start; i < m.first; i++) if (word(a, i) === 'and' || word(a, i) === ',') return false;
+    }
     if (cues.backwardHeadsOnly && !s.copula) return isHead(a, m);
     return true;
   });
@@ -383,6 +394,7 @@ function matches(a: Analysis, cues: CueSet, m: Mention): boolean {
   return (
     forwardReach(a, cues.forward, m, 'clause') ||
     forwardReach(a, cues.modifier, m, 'phrase') ||
+    forwardReach(a, cues.complement, m, 'conjuncts') ||
     backwardReach(a, cues, m)
   );
 }
@@ -408,10 +420,34 @@ function inAlternatives(a: Analysis, m: Mention): boolean {
  */
 export function markOf(a: Analysis, m: Mention): Mark | undefined {
   if (matches(a, PRE_NEGATION_UNCERTAINTY, m)) return 'uncertainty';
-  if (matches(a, NEGATION, m)) return 'negation';
+  if (matches(a, NEGATION, m) && !readAsVerb(a, m)) return 'negation';
   if (matches(a, UNCERTAINTY, m) || inAlternatives(a, m)) return 'uncertainty';
   if (isStableSilhouette(a, m)) return 'uncertainty';
   return undefined;
+}
+
+/**
+ * In a sentence without a verb ("no displaced rib fractures."), a plural that can be read as a verb, right after
+ * a noun, is taken for the sentence's verb by the official labeler's parser, which puts it outside the negation.
+ */
+const VERB_LIKE_PLURALS = new Set(['fractures', 'consolidations']);
+const NOUN_MODIFIERS = new Set(['rib', 'ribs', 'airspace', 'xxxx', 'clavicle', 'bone']);
+const FINITE_VERB = new Set([
+  ...COPULA,
+  ...LINKING_VERB,
+  'demonstrate',
+  'demonstrates',
+  'show',
+  'shows',
+  'reveal',
+  'reveals',
+]);
+
+function readAsVerb(a: Analysis, m: Mention): boolean {
+  const token = word(a, m.first);
+  if (m.last - m.first !== 1 || !VERB_LIKE_PLURALS.has(token) || !NOUN_MODIFIERS.has(word(a, m.first - 1)))
+    return false;
+  return !a.tokens.some((t) => FINITE_VERB.has(t.text));
 }
 
 function isStableSilhouette(a: Analysis, m: Mention): boolean {
