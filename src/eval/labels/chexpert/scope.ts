@@ -66,6 +66,22 @@ const PREDICATE_ADVERB = new Set([
   'relatively',
   'within',
 ]);
+/** Predicates coordinated with the one being tested ("is stable and normal"). */
+const COORDINATED_PREDICATE = new Set(['and', 'stable', 'unchanged', 'normal']);
+const PREPOSITION = new Set([
+  'of',
+  'in',
+  'at',
+  'on',
+  'for',
+  'with',
+  'without',
+  'to',
+  'from',
+  'by',
+  'near',
+  'over',
+]);
 /** Prepositions and verbs that end a noun phrase. */
 const NP_END = new Set([
   ...CLAUSE_BREAK,
@@ -160,8 +176,6 @@ interface CueSet {
   backward: RegExp;
   /** Whether a backward predicate after a linking verb other than a copula reaches non-head nouns too. */
   backwardHeadsOnly: boolean;
-  /** Whether a backward predicate needs a verb and reaches only the first conjunct of its subject. */
-  backwardFirstConjunct?: boolean;
 }
 
 const NEVER = /(?!)/g;
@@ -200,6 +214,7 @@ const NEGATION: CueSet = {
   modifier: words(['clear', 'resolved', 'absent']),
   complement: words([
     '(?:normal|within normal limits|unremarkable) (?:in|for)',
+    'within normal limits ,',
     'normal',
     'normal-appearing',
     'unremarkable',
@@ -254,10 +269,9 @@ const UNCERTAINTY: CueSet = {
 const STABLE: CueSet = {
   forward: NEVER,
   modifier: NEVER,
-  complement: words(['stable', 'unchanged', 'borderline', '(?:stable|unchanged) appearance of(?: the)?']),
+  complement: words(['(?:stable|unchanged) appearance of(?: the)?', 'stable', 'unchanged', 'borderline']),
   backward: words(['stable', 'unchanged']),
   backwardHeadsOnly: false,
-  backwardFirstConjunct: true,
 };
 const STABLE_HEADS = /^(?:size|silhouettes?|contours?|heart|mediastinum|shadow|configuration)$/;
 
@@ -346,9 +360,11 @@ function subjectBefore(
     const w = word(a, end - 1);
     if (COPULA.has(w)) copula = true;
     else if (LINKING_VERB.has(w)) verb = true;
-    else if (!PREDICATE_ADVERB.has(w)) break;
+    else if (!PREDICATE_ADVERB.has(w) && !(COORDINATED_PREDICATE.has(w) && word(a, end) !== '')) break;
     end--;
   }
+  // A predicate right after a preposition belongs to that phrase ("heart of normal size"), not to a subject.
+  if (!copula && !verb && PREPOSITION.has(word(a, end - 1))) return { start: end, end, copula, verb };
   let start = end;
   while (start > 0) {
     const w = word(a, start - 1);
@@ -381,10 +397,6 @@ function backwardReach(a: Analysis, cues: CueSet, m: Mention): boolean {
     if (c.first < m.last) return false;
     const s = subjectBefore(a, c.first);
     if (!(s.start <= m.first && m.last <= s.end)) return false;
-    if (cues.backwardFirstConjunct) {
-      if (!s.copula && !s.verb) return false;
-      for (let i = s.start; i < m.first; i++) if (word(a, i) === 'and' || word(a, i) === ',') return false;
-    }
     if (cues.backwardHeadsOnly && !s.copula) return isHead(a, m);
     return true;
   });
