@@ -157,6 +157,7 @@ export class LimitedJudge implements Judge {
     const timeoutMs = this.limits.timeoutMs;
     if (timeoutMs <= 0) return this.inner.complete(request);
     const controller = new AbortController();
+    if (request.signal?.aborted) controller.abort(request.signal.reason);
     const onOuterAbort = () => controller.abort(request.signal?.reason);
     request.signal?.addEventListener('abort', onOuterAbort, { once: true });
     let timedOut = false;
