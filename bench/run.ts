@@ -2,7 +2,10 @@
  * `npm run bench -- NAME [options]`: benchmarks, never part of `npm test`.
  * Each bench file exports `main(argv)`; results are printed as a table, `--json` for machines.
  */
-const BENCHES: Record<string, () => Promise<{ main: (argv: string[]) => Promise<void> }>> = {};
+const BENCHES: Record<string, () => Promise<{ main: (argv: string[]) => Promise<void> }>> = {
+  chexbert: () => import('./chexbert.js'),
+  image: () => import('./image.js'),
+};
 
 async function run(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2);

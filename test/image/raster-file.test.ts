@@ -1,0 +1,79 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { inspectImage, loadImage, preprocessImage } from '../../src/image/index.js';
+import { png16 } from './make-png.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cxr-raster-'));
+
+async function savePng16(name: string, words: Uint16Array, width: number, height: number): Promise<string> {
+  const file = join(dir, name);
+  writeFileSync(file, png16(words, width, height));
+  return file;
+}
+
+describe('PNG and JPEG decoding (sharp)', () => {
+  it('16-bit grey PNG: min..max stretched to 8 bits by default, or divided by 257', async () => {
+    const words = Uint16Array.from([1000, 2000, 3000, 1000]); // 12-bit data in a 16-bit PNG
+    const file = await savePng16('g16.png', words, 2, 2);
+    expect((await inspectImage(file)).metadata.bitDepth).toBe(16);
+    const img = await loadImage(file);
+    expect(img.metadata.bitDepth).toBe(16);
+    expect(img.raster.channels).toBe(1);
+    expect(Array.from(img.raster.data)).toEqual([0, 128, 255, 0]);
+    const scaled = await loadImage(file, { sixteenBit: 'scale' });
+    expect(Array.from(scaled.raster.data)).toEqual([4, 8, 12, 4]);
+  });
+
+  it('colour PNG keeps three channels; grey stored as RGB collapses to one; alpha is dropped', async () => {
+    const rgb = join(dir, 'rgb.png');
+    await sharp(Uint8Array.from([255, 0, 0, 10, 20, 30]), { raw: { width: 2, height: 1, channels: 3 } })
+      .png()
+      .toFile(rgb);
+    const colour = await loadImage(rgb);
+    expect(colour.raster.channels).toBe(3);
+    expect(Array.from(colour.raster.data)).toEqual([255, 0, 0, 10, 20, 30]);
+    expect(colour.verdict.reasons.join(' ')).toContain('colour');
+    const greyRgb = join(dir, 'greyrgb.png');
+    await sharp(Uint8Array.from([7, 7, 7, 9, 9, 9]), { raw: { width: 2, height: 1, channels: 3 } })
+      .png()
+      .toFile(greyRgb);
+    const grey = await loadImage(greyRgb);
+    expect(grey.raster.channels).toBe(1);
+    expect(Array.from(grey.raster.data)).toEqual([7, 9]);
+    const la = join(dir, 'la.png');
+    await sharp(Uint8Array.from([50, 0, 60, 255]), { raw: { width: 2, height: 1, channels: 2 } })
+      .png()
+      .toFile(la);
+    expect(Array.from((await loadImage(la)).raster.data)).toEqual([50, 60]);
+  });
+
+  it('a colour image is resampled per channel (each channel equals the grey path of that channel)', async () => {
+    const w = 90;
+    const h = 70;
+    const rgb = new Uint8Array(w * h * 3);
+    for (let i = 0; i < w * h; i++) {
+      rgb[i * 3] = (i * 7) % 256;
+      rgb[i * 3 + 1] = (i * 13) % 256;
+      rgb[i * 3 + 2] = (i * 29) % 256;
+    }
+    const out = preprocessImage({ width: w, height: h, channels: 3, data: rgb }, { imageSize: 56 });
+    for (let c = 0; c < 3; c++) {
+      const plane = Uint8Array.from({ length: w * h }, (_, i) => rgb[i * 3 + c]!);
+      const grey = preprocessImage({ width: w, height: h, channels: 1, data: plane }, { imageSize: 56 });
+      for (let i = 0; i < 56 * 56; i++)
+        if (out.crop[i * 3 + c] !== grey.crop[i * 3]) throw new Error(`channel ${c} px ${i}`);
+    }
+  });
+
+  it('sniffs the format from the bytes, not the name', async () => {
+    const misnamed = join(dir, 'really-a-png.dcm');
+    await sharp(Uint8Array.from([1, 2, 3, 4]), { raw: { width: 2, height: 2, channels: 1 } })
+      .png()
+      .toFile(misnamed);
+    const img = await loadImage(misnamed);
+    expect(img.metadata.format).toBe('png');
+  });
+});
