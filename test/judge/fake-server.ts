@@ -80,7 +80,7 @@ export class FakeChatServer {
       body,
       authorization: req.headers.authorization,
       apiKey: req.headers['api-key'] as string | undefined,
-      path: req.url,
+      path: req.url ?? path,
       at: Date.now(),
     });
     const fault = this.options.fault?.(body, n);
