@@ -67,7 +67,7 @@ const PREDICATE_ADVERB = new Set([
   'within',
 ]);
 /** Predicates coordinated with the one being tested ("is stable and normal"). */
-const COORDINATED_PREDICATE = new Set(['and', 'stable', 'unchanged', 'normal']);
+const COORDINATED_PREDICATE = new Set(['and', 'but', 'stable', 'unchanged', 'normal', 'enlarged']);
 const PREPOSITION = new Set([
   'of',
   'in',
@@ -176,6 +176,8 @@ interface CueSet {
   backward: RegExp;
   /** Whether a backward predicate after a linking verb other than a copula reaches non-head nouns too. */
   backwardHeadsOnly: boolean;
+  /** Backward predicates that reach only head nouns even after a copula ("... are not enlarged"). */
+  backwardHeads?: RegExp;
 }
 
 const NEVER = /(?!)/g;
@@ -221,8 +223,6 @@ const NEGATION: CueSet = {
     'nonenlarged',
   ]),
   backward: words([
-    'not',
-    'no longer',
     'normal',
     '(?:near |at )?(?:the )?(?:upper |top |high )(?:limits? |range )?normal',
     'at the upper limits? of normal',
@@ -237,6 +237,7 @@ const NEGATION: CueSet = {
     'free',
   ]),
   backwardHeadsOnly: true,
+  backwardHeads: words(['not', 'no longer']),
 };
 
 const UNCERTAINTY: CueSet = {
@@ -336,7 +337,7 @@ function phraseEnd(a: Analysis, from: number, conjuncts: boolean): number {
       i++;
       continue;
     }
-    if (NP_END.has(w) && i > from) break;
+    if (NP_END.has(w) && i > from && !(conjuncts && w === 'of')) break;
     i++;
   }
   return i;
@@ -393,13 +394,18 @@ function forwardReach(a: Analysis, pattern: RegExp, m: Mention, reach: Reach): b
 }
 
 function backwardReach(a: Analysis, cues: CueSet, m: Mention): boolean {
-  return cuesOf(a, cues.backward).some((c) => {
+  const reaches = (c: Cue, headsOnly: boolean) => {
     if (c.first < m.last) return false;
     const s = subjectBefore(a, c.first);
     if (!(s.start <= m.first && m.last <= s.end)) return false;
-    if (cues.backwardHeadsOnly && !s.copula) return isHead(a, m);
-    return true;
-  });
+    return !headsOnly || m.last === s.end || isHead(a, m);
+  };
+  return (
+    cuesOf(a, cues.backward).some((c) =>
+      reaches(c, cues.backwardHeadsOnly && !subjectBefore(a, c.first).copula),
+    ) ||
+    (cues.backwardHeads !== undefined && cuesOf(a, cues.backwardHeads).some((c) => reaches(c, true)))
+  );
 }
 
 function matches(a: Analysis, cues: CueSet, m: Mention): boolean {
@@ -464,6 +470,6 @@ function readAsVerb(a: Analysis, m: Mention): boolean {
 
 function isStableSilhouette(a: Analysis, m: Mention): boolean {
   if (m.observation !== 'Enlarged Cardiomediastinum' && m.observation !== 'Cardiomegaly') return false;
-  if (!STABLE_HEADS.test(word(a, m.last - 1)) || !isHead(a, m)) return false;
+  if (!STABLE_HEADS.test(word(a, m.last - 1)) || !isHead(a, m) || m.phrase.includes('enlarge')) return false;
   return matches(a, STABLE, m);
 }
