@@ -69,26 +69,32 @@ function computeWeights(inSize: number, outSize: number): Weights {
   return { taps, start, count, k };
 }
 
-/** Fixed-point accumulator back to a byte: floor(acc / 2^22), clipped to [0, 255]. */
+/** Fixed-point accumulator back to a byte: floor(acc / 2^22) (an arithmetic shift), clipped to [0, 255]. */
 function clip8(acc: number): number {
-  const v = Math.floor(acc / ONE);
+  const v = acc >> PRECISION_BITS;
   return v < 0 ? 0 : Math.min(v, 255);
 }
 
+/*
+ * The accumulators stay within int32 (|sum| <= 255 * 1.5 * 2^22 < 2^31), so the loops use int32 arithmetic
+ * (Math.imul, | 0): exact, and V8 keeps them off the floating-point path.
+ */
+
 function resampleHorizontal(src: Raster, rowFirst: number, rows: number, outWidth: number): Raster {
   const { channels: ch, width } = src;
-  const wts = computeWeights(width, outWidth);
+  const { taps, start, count, k } = computeWeights(width, outWidth);
+  const data = src.data;
   const out = new Uint8Array(outWidth * rows * ch);
   for (let y = 0; y < rows; y++) {
     const rowIn = (y + rowFirst) * width * ch;
     const rowOut = y * outWidth * ch;
     for (let xx = 0; xx < outWidth; xx++) {
-      const base = xx * wts.taps;
-      const xmin = wts.start[xx]!;
-      const n = wts.count[xx]!;
+      const base = xx * taps;
+      const n = count[xx]!;
       for (let c = 0; c < ch; c++) {
+        let p = rowIn + start[xx]! * ch + c;
         let acc = HALF;
-        for (let x = 0; x < n; x++) acc += src.data[rowIn + (x + xmin) * ch + c]! * wts.k[base + x]!;
+        for (let x = 0; x < n; x++, p += ch) acc = (acc + Math.imul(data[p]!, k[base + x]!)) | 0;
         out[rowOut + xx * ch + c] = clip8(acc);
       }
     }
@@ -99,17 +105,22 @@ function resampleHorizontal(src: Raster, rowFirst: number, rows: number, outWidt
 function resampleVertical(src: Raster, wts: Weights, rowShift: number, outHeight: number): Raster {
   const { channels: ch, width } = src;
   const stride = width * ch;
+  const data = src.data;
   const out = new Uint8Array(stride * outHeight);
+  const acc = new Int32Array(stride);
   for (let yy = 0; yy < outHeight; yy++) {
     const base = yy * wts.taps;
     const ymin = wts.start[yy]! - rowShift;
     const n = wts.count[yy]!;
-    const rowOut = yy * stride;
-    for (let i = 0; i < stride; i++) {
-      let acc = HALF;
-      for (let y = 0; y < n; y++) acc += src.data[(y + ymin) * stride + i]! * wts.k[base + y]!;
-      out[rowOut + i] = clip8(acc);
+    acc.fill(HALF);
+    // Row by row, so memory is read in order.
+    for (let y = 0; y < n; y++) {
+      const w = wts.k[base + y]!;
+      const row = (y + ymin) * stride;
+      for (let i = 0; i < stride; i++) acc[i] = (acc[i]! + Math.imul(data[row + i]!, w)) | 0;
     }
+    const rowOut = yy * stride;
+    for (let i = 0; i < stride; i++) out[rowOut + i] = clip8(acc[i]!);
   }
   return { width, height: outHeight, channels: ch, data: out };
 }
