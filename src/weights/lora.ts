@@ -143,50 +143,94 @@ export function mergeMatrix(
   precision: MergePrecision,
 ): Float32Array {
   const result = new Float32Array(out * inp);
-  const acc = precision === 'fp16' ? new Float32Array(inp) : new Float64Array(inp);
-  const round = precision === 'fp16' ? Math.fround : (x: number) => x;
-  for (let i = 0; i < out; i++) {
-    acc.fill(0);
-    const bRow = i * r;
-    let k = 0;
-    for (; k + 4 <= r; k += 4) {
-      const b0 = b[bRow + k]!;
-      const b1 = b[bRow + k + 1]!;
-      const b2 = b[bRow + k + 2]!;
-      const b3 = b[bRow + k + 3]!;
-      const a0 = k * inp;
-      const a1 = a0 + inp;
-      const a2 = a1 + inp;
-      const a3 = a2 + inp;
-      for (let j = 0; j < inp; j++) {
-        acc[j] =
-          round(round(round(acc[j]! + b0 * a[a0 + j]!) + b1 * a[a1 + j]!) + b2 * a[a2 + j]!) +
-          b3 * a[a3 + j]!;
-      }
+  // separate monomorphic loops: a union-typed row buffer would make every access polymorphic
+  if (precision === 'fp16') {
+    const acc = new Float32Array(inp);
+    for (let i = 0; i < out; i++) {
+      rowF32(acc, a, b, i * r, inp, r);
+      writeRowFp16(result, w, acc, i * inp, inp, scaling);
     }
-    for (; k < r; k++) {
-      const bk = b[bRow + k]!;
-      const ak = k * inp;
-      for (let j = 0; j < inp; j++) acc[j] = acc[j]! + bk * a[ak + j]!;
+  } else {
+    const acc = new Float64Array(inp);
+    for (let i = 0; i < out; i++) {
+      rowF64(acc, a, b, i * r, inp, r);
+      for (let j = 0, o = i * inp; j < inp; j++, o++) result[o] = w[o]! + scaling * acc[j]!;
     }
-    writeRow(result, w, acc, i * inp, inp, scaling, precision);
   }
   return result;
 }
 
-function writeRow(
+/** acc = row of B @ A, float32 sums in k order (each partial sum rounded, as a float32 GEMM does). */
+function rowF32(
+  acc: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  bRow: number,
+  inp: number,
+  r: number,
+): void {
+  acc.fill(0);
+  const fr = Math.fround;
+  let k = 0;
+  for (; k + 4 <= r; k += 4) {
+    const b0 = b[bRow + k]!;
+    const b1 = b[bRow + k + 1]!;
+    const b2 = b[bRow + k + 2]!;
+    const b3 = b[bRow + k + 3]!;
+    const a0 = k * inp;
+    const a1 = a0 + inp;
+    const a2 = a1 + inp;
+    const a3 = a2 + inp;
+    for (let j = 0; j < inp; j++) {
+      acc[j] = fr(fr(fr(acc[j]! + b0 * a[a0 + j]!) + b1 * a[a1 + j]!) + b2 * a[a2 + j]!) + b3 * a[a3 + j]!;
+    }
+  }
+  for (; k < r; k++) {
+    const bk = b[bRow + k]!;
+    const ak = k * inp;
+    for (let j = 0; j < inp; j++) acc[j] = acc[j]! + bk * a[ak + j]!;
+  }
+}
+
+/** acc = row of B @ A accumulated in float64. */
+function rowF64(
+  acc: Float64Array,
+  a: Float32Array,
+  b: Float32Array,
+  bRow: number,
+  inp: number,
+  r: number,
+): void {
+  acc.fill(0);
+  let k = 0;
+  for (; k + 4 <= r; k += 4) {
+    const b0 = b[bRow + k]!;
+    const b1 = b[bRow + k + 1]!;
+    const b2 = b[bRow + k + 2]!;
+    const b3 = b[bRow + k + 3]!;
+    const a0 = k * inp;
+    const a1 = a0 + inp;
+    const a2 = a1 + inp;
+    const a3 = a2 + inp;
+    for (let j = 0; j < inp; j++) {
+      acc[j] = acc[j]! + b0 * a[a0 + j]! + b1 * a[a1 + j]! + b2 * a[a2 + j]! + b3 * a[a3 + j]!;
+    }
+  }
+  for (; k < r; k++) {
+    const bk = b[bRow + k]!;
+    const ak = k * inp;
+    for (let j = 0; j < inp; j++) acc[j] = acc[j]! + bk * a[ak + j]!;
+  }
+}
+
+function writeRowFp16(
   result: Float32Array,
   w: Float32Array,
-  acc: Float32Array | Float64Array,
+  acc: Float32Array,
   offset: number,
   inp: number,
   scaling: number,
-  precision: MergePrecision,
 ): void {
-  if (precision === 'fp32') {
-    for (let j = 0; j < inp; j++) result[offset + j] = w[offset + j]! + scaling * acc[j]!;
-    return;
-  }
   for (let j = 0; j < inp; j++) {
     // float32(B@A) * scaling, added to fp16(W) in float32, then rounded to fp16 (torch's in-place add)
     const delta = Math.fround(acc[j]! * scaling);
