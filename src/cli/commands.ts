@@ -17,4 +17,16 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'image -> LLaVA-Rad input tensor (.npy) and 8-bit crop',
     load: async () => (await import('./preprocess.js')).preprocessCommand,
   },
+  eval: {
+    summary: 'score findings against references',
+    load: async () => (await import('./eval.js')).evalCommand,
+  },
+  compare: {
+    summary: 'compare systems: paired differences, CIs and p-values',
+    load: async () => (await import('./compare.js')).compareCommand,
+  },
+  chexprompt: {
+    summary: 'CheXprompt: an LLM judge counts significant and insignificant errors per report',
+    load: async () => (await import('./chexprompt.js')).chexpromptCommand,
+  },
 };

@@ -1,3 +1,4 @@
+export { CHEXPERT_OBSERVATIONS, type Labels14, labelReport, labelReports } from './chexpert/index.js';
 export {
   averagePrf,
   binarise,

@@ -130,6 +130,82 @@ export function bootstrapAdditive(s: AdditiveStats, options: BootstrapOptions = 
   return bootstrapDistribution(n, (idx) => s.finalize(sumRows(s, idx, sums), n), options);
 }
 
+/** Below this share of non-zero entries, resample sums walk a sparse copy of the rows (label counts). */
+const SPARSE_DENSITY = 0.5;
+
+export interface RowWalker {
+  /** add row i into sums */
+  add(i: number, sums: Float64Array): void;
+}
+
+export function rowWalker(s: AdditiveStats): RowWalker {
+  const { width, rows } = s;
+  let nonZero = 0;
+  for (const v of rows) if (v !== 0) nonZero++;
+  if (nonZero >= rows.length * SPARSE_DENSITY) {
+    return {
+      add(i, sums) {
+        const base = i * width;
+        for (let j = 0; j < width; j++) sums[j]! += rows[base + j]!;
+      },
+    };
+  }
+  // CSR layout: the non-zero columns and values of each row; skipping zeros leaves every float sum unchanged
+  const start = new Int32Array(additiveCount(s) + 1);
+  const cols = new Int32Array(nonZero);
+  const vals = new Float64Array(nonZero);
+  let k = 0;
+  for (let i = 0; i < start.length - 1; i++) {
+    start[i] = k;
+    for (let j = 0; j < width; j++) {
+      const v = rows[i * width + j]!;
+      if (v !== 0) {
+        cols[k] = j;
+        vals[k++] = v;
+      }
+    }
+  }
+  start[start.length - 1] = k;
+  return {
+    add(i, sums) {
+      for (let q = start[i]!; q < start[i + 1]!; q++) sums[cols[q]!]! += vals[q]!;
+    },
+  };
+}
+
+/**
+ * Bootstrap several additive statistics of the same reports on shared resamples (one pass of the generator).
+ * Each distribution equals what `bootstrapAdditive` gives for that statistic alone with the same seed.
+ */
+export function bootstrapMany(
+  list: readonly AdditiveStats[],
+  options: BootstrapOptions = {},
+): Float64Array[] {
+  if (list.length === 0) return [];
+  const n = additiveCount(list[0]!);
+  if (n < 1) throw new RangeError('bootstrap needs at least one item');
+  for (const s of list) {
+    if (additiveCount(s) !== n)
+      throw new RangeError('bootstrapMany: statistics cover different numbers of items');
+  }
+  const walkers = list.map(rowWalker);
+  const sums = list.map((s) => new Float64Array(s.width));
+  const { resamples } = resolveBootstrap(options);
+  const out = list.map(() => new Float64Array(resamples));
+  let b = 0;
+  for (const idx of resampleIndices(n, options)) {
+    list.forEach((s, m) => {
+      const acc = sums[m]!;
+      acc.fill(0);
+      const w = walkers[m]!;
+      for (let k = 0; k < n; k++) w.add(idx[k]!, acc);
+      out[m]![b] = s.finalize(acc, n);
+    });
+    b++;
+  }
+  return out;
+}
+
 /** Turn a bootstrap distribution into the reported value and interval under a convention. */
 export function summarise(
   point: number,

@@ -5,6 +5,7 @@ export {
   bootstrapAdditive,
   bootstrapDistribution,
   bootstrapEstimate,
+  bootstrapMany,
   bootstrapMean,
   bootstrapSignature,
   DEFAULT_CONFIDENCE,

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   type AdditiveStats,
+  bootstrapAdditive,
   bootstrapEstimate,
+  bootstrapMany,
   bootstrapMean,
   comparePaired,
   Mt19937,
@@ -98,5 +100,21 @@ describe('bootstrap conventions and paired tests', () => {
     const shuffled = [...values].reverse();
     const p = comparePaired(meanStats(values), meanStats(shuffled), { trials: 300 }).pValue;
     expect(p).toBeGreaterThan(0.9);
+  });
+});
+
+describe('bootstrapMany', () => {
+  it('equals separate bootstraps for dense and sparse statistics', () => {
+    const values = groupPairs('main').map((p) => p.rougeL.fmeasure);
+    const dense = meanStats(values);
+    // mostly zeros: the sparse path
+    const sparse: AdditiveStats = {
+      width: 3,
+      rows: Float64Array.from(values.flatMap((v, i) => [i % 7 === 0 ? v : 0, 0, i % 11 === 0 ? 1 : 0])),
+      finalize: (s, n) => (s[0]! + s[2]!) / n,
+    };
+    const [d, s] = bootstrapMany([dense, sparse]);
+    expect(d).toEqual(bootstrapAdditive(dense));
+    expect(s).toEqual(bootstrapAdditive(sparse));
   });
 });
