@@ -70,6 +70,7 @@ const PREDICATE_ADVERB = new Set([
 const COORDINATED_PREDICATE = new Set(['and', 'but', 'stable', 'unchanged', 'normal', 'enlarged']);
 const PREPOSITION = new Set([
   'of',
+  'within',
   'in',
   'at',
   'on',
@@ -178,6 +179,8 @@ interface CueSet {
   backwardHeadsOnly: boolean;
   /** Backward predicates that reach only head nouns even after a copula ("... are not enlarged"). */
   backwardHeads?: RegExp;
+  /** Whether a backward predicate needs a verb between it and its subject. */
+  backwardNeedsVerb?: boolean;
 }
 
 const NEVER = /(?!)/g;
@@ -244,6 +247,7 @@ const UNCERTAINTY: CueSet = {
   forward: words([
     'possible',
     'possibly',
+    'probable',
     'may',
     'might',
     'could',
@@ -252,7 +256,6 @@ const UNCERTAINTY: CueSet = {
     'suspected',
     'concern for',
     'concerning for',
-    'compatible with',
     'questionable',
     'equivocal',
     'indeterminate',
@@ -273,6 +276,7 @@ const STABLE: CueSet = {
   complement: words(['(?:stable|unchanged) appearance of(?: the)?', 'stable', 'unchanged', 'borderline']),
   backward: words(['stable', 'unchanged']),
   backwardHeadsOnly: false,
+  backwardNeedsVerb: true,
 };
 const STABLE_HEADS = /^(?:size|silhouettes?|contours?|heart|mediastinum|shadow|configuration)$/;
 
@@ -323,7 +327,7 @@ function clauseEnd(a: Analysis, from: number): number {
     if (CLAUSE_BREAK.has(w)) return i;
     if (w === ',' && (word(a, i + 1) === 'there' || word(a, i + 1) === 'the' || word(a, i + 1) === 'this'))
       return i;
-    if (i > from && (COPULA.has(w) || LINKING_VERB.has(w))) return i;
+    if (i > from && w !== 'be' && w !== 'been' && (COPULA.has(w) || LINKING_VERB.has(w))) return i;
   }
   return a.tokens.length;
 }
@@ -354,6 +358,9 @@ function subjectBefore(
   a: Analysis,
   at: number,
 ): { start: number; end: number; copula: boolean; verb: boolean } {
+  // A prepositional predicate after another one ("is stable and within normal limits") is the parse's
+  // conjunct of that predicate, not of the subject.
+  const prepositional = PREPOSITION.has(word(a, at));
   let end = at;
   let copula = false;
   let verb = false;
@@ -361,7 +368,7 @@ function subjectBefore(
     const w = word(a, end - 1);
     if (COPULA.has(w)) copula = true;
     else if (LINKING_VERB.has(w)) verb = true;
-    else if (!PREDICATE_ADVERB.has(w) && !(COORDINATED_PREDICATE.has(w) && word(a, end) !== '')) break;
+    else if (!PREDICATE_ADVERB.has(w) && !(COORDINATED_PREDICATE.has(w) && !prepositional)) break;
     end--;
   }
   // A predicate right after a preposition belongs to that phrase ("heart of normal size"), not to a subject.
@@ -398,6 +405,7 @@ function backwardReach(a: Analysis, cues: CueSet, m: Mention): boolean {
     if (c.first < m.last) return false;
     const s = subjectBefore(a, c.first);
     if (!(s.start <= m.first && m.last <= s.end)) return false;
+    if (cues.backwardNeedsVerb && !s.copula && !s.verb) return false;
     return !headsOnly || m.last === s.end || isHead(a, m);
   };
   return (
