@@ -175,14 +175,21 @@ function unpack(
   const shift = 32 - px.bitsStored;
   const signed = px.pixelRepresentation === 1;
   const mask = px.bitsStored >= 32 ? -1 : (1 << px.bitsStored) - 1;
-  if (px.bitsAllocated === 8) {
-    for (let i = 0; i < count; i++) out[i] = raw[i]!;
-  } else {
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    for (let i = 0; i < count; i++) out[i] = view.getUint16(i * 2, !bigEndian);
-  }
+  // Native little-endian words can be viewed in place when aligned; otherwise read them byte by byte.
+  const words =
+    px.bitsAllocated === 16 && !bigEndian && raw.byteOffset % 2 === 0
+      ? new Uint16Array(raw.buffer, raw.byteOffset, count)
+      : undefined;
   for (let i = 0; i < count; i++) {
-    const v = out[i]! & mask;
+    const stored =
+      px.bitsAllocated === 8
+        ? raw[i]!
+        : words
+          ? words[i]!
+          : bigEndian
+            ? (raw[2 * i]! << 8) | raw[2 * i + 1]!
+            : raw[2 * i]! | (raw[2 * i + 1]! << 8);
+    const v = stored & mask;
     out[i] = signed ? (v << shift) >> shift : v;
   }
   return out;

@@ -45,8 +45,9 @@ export function renderFrame(
     const y = Math.round(clamp01(choice.voi(s * slope + intercept)) * OUT_MAX);
     table[s - min] = invert ? OUT_MAX - y : y;
   }
-  const data = new Uint8Array(frame.values.length);
-  for (let i = 0; i < data.length; i++) data[i] = table[frame.values[i]! - min]!;
+  const values = frame.values;
+  const data = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) data[i] = table[values[i]! - min]!;
   if (options.equalize) equalizeHistogram(data);
   return {
     raster: { width: frame.width, height: frame.height, channels: 1, data },
@@ -55,11 +56,12 @@ export function renderFrame(
 }
 
 function range(values: Int32Array): { min: number; max: number } {
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (const v of values) {
+  let min = values[0]!;
+  let max = min;
+  for (let i = 1; i < values.length; i++) {
+    const v = values[i]!;
     if (v < min) min = v;
-    if (v > max) max = v;
+    else if (v > max) max = v;
   }
   return { min, max };
 }
