@@ -11,6 +11,7 @@ export {
   type Significance,
   type TypeCounts,
 } from './counts.js';
+export { chexpromptJson, chexpromptPerReport, formatChexpromptTable, type RunFacts } from './format.js';
 export { type ChexpromptOptions, type ChexpromptReport, chexprompt, chexpromptSignature } from './metric.js';
 export { type ParseResult, parseAnswer } from './parse.js';
 export {
