@@ -40,7 +40,8 @@ export function validate(meta: ImageMetadata): Verdict {
     notes.push(
       `${meta.format.toUpperCase()} carries no view metadata: assumed to be a frontal chest radiograph`,
     );
-    if (meta.channels >= 3) notes.push('stored in colour; radiographs are grey (only the luminance matters)');
+    if (meta.channels >= 3)
+      notes.push('stored as RGB; chest radiographs are grey (colour is kept as it is, like PIL)');
   }
   const view = meta.viewPosition?.toUpperCase();
   const viewUnknown = !view;

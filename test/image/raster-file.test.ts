@@ -35,7 +35,7 @@ describe('PNG and JPEG decoding (sharp)', () => {
     const colour = await loadImage(rgb);
     expect(colour.raster.channels).toBe(3);
     expect(Array.from(colour.raster.data)).toEqual([255, 0, 0, 10, 20, 30]);
-    expect(colour.verdict.reasons.join(' ')).toContain('colour');
+    expect(colour.verdict.reasons.join(' ')).toContain('stored as RGB');
     const greyRgb = join(dir, 'greyrgb.png');
     await sharp(Uint8Array.from([7, 7, 7, 9, 9, 9]), { raw: { width: 2, height: 1, channels: 3 } })
       .png()
