@@ -1,0 +1,311 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { inputError } from '../errors.js';
+import {
+  type AnswerFormat,
+  type ChexpromptReport,
+  chexprompt,
+  chexpromptJson,
+  chexpromptPerReport,
+  defaultTemplate,
+  formatChexpromptTable,
+  type JudgedPair,
+  type PromptTemplate,
+  parseTemplate,
+} from '../eval/chexprompt/index.js';
+import { readPairs } from '../eval/index.js';
+import type { BootstrapOptions } from '../eval/stats/index.js';
+import {
+  AnswerCache,
+  createJudge,
+  DEFAULT_LIMITS,
+  type JudgeSettings,
+  type JudgeSpec,
+  judgeIdentity,
+  LimitedJudge,
+  type Pricing,
+  parseJudgeSpec,
+} from '../judge/index.js';
+import { type CliIO, type Command, flag, int, type OptionSpec, type ParsedArgs, str } from './command.js';
+import { bootstrapOptions, inputOptions, SHARED_EVAL_OPTIONS, stderrLogger, writeAtomic } from './eval.js';
+
+const PROGRESS_EVERY_MS = 5_000;
+const DEFAULT_CONCURRENCY = 4;
+
+const pick = (names: string[]) => Object.fromEntries(names.map((n) => [n, SHARED_EVAL_OPTIONS[n]!]));
+
+/** The judge options, shared with `cxr eval --metrics chexprompt`. */
+export const JUDGE_OPTIONS: Record<string, OptionSpec> = {
+  judge: {
+    type: 'string',
+    valueName: 'SPEC',
+    description:
+      'openai:MODEL, azure:DEPLOYMENT, ollama:MODEL, http://HOST:PORT/v1#MODEL or gguf:/path/model.gguf',
+  },
+  'prompt-file': {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'prompt template with {{reference}} {{candidate}} [{{output_format}} {{examples}}]',
+  },
+  'answer-format': {
+    type: 'string',
+    valueName: 'list|json',
+    description: 'answer format asked for (default: json for judges that enforce a schema, else list)',
+  },
+  structured: { type: 'boolean', description: 'HTTP judges: ask for JSON-schema structured output' },
+  temperature: { type: 'string', valueName: 'T', description: 'sampling temperature', default: '0' },
+  'max-tokens': { type: 'string', valueName: 'N', description: 'answer tokens at most', default: '128' },
+  'judge-seed': { type: 'string', valueName: 'N', description: 'sampling seed sent to the judge' },
+  concurrency: {
+    type: 'string',
+    valueName: 'N',
+    description: 'requests in flight',
+    default: String(DEFAULT_CONCURRENCY),
+  },
+  rpm: {
+    type: 'string',
+    valueName: 'N',
+    description: 'requests per minute at most (0: no limit)',
+    default: '0',
+  },
+  timeout: { type: 'string', valueName: 'SEC', description: 'per-request timeout', default: '60' },
+  retries: { type: 'string', valueName: 'N', description: 'retries on 429/5xx/timeouts', default: '6' },
+  'parse-retries': {
+    type: 'string',
+    valueName: 'N',
+    description: 'asks again after an unreadable answer',
+    default: '2',
+  },
+  cache: {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'answer cache (default: ~/.cache/cxr/judge-answers.sqlite)',
+  },
+  'no-cache': { type: 'boolean', description: 'neither read nor write the answer cache' },
+  'azure-endpoint': {
+    type: 'string',
+    valueName: 'URL',
+    description: 'Azure resource endpoint (or AZURE_OPENAI_ENDPOINT)',
+  },
+  'api-version': { type: 'string', valueName: 'V', description: 'Azure api-version (or OPENAI_API_VERSION)' },
+  price: {
+    type: 'string',
+    valueName: 'IN,OUT',
+    description: 'USD per million prompt,completion tokens (for the cost)',
+  },
+  threads: { type: 'string', valueName: 'N', description: 'GGUF judges: CPU threads' },
+  context: {
+    type: 'string',
+    valueName: 'N',
+    description: 'GGUF judges: context window in tokens',
+    default: '4096',
+  },
+};
+
+function num(args: ParsedArgs, name: string, fallback: number, min = 0): number {
+  const v = str(args, name);
+  const n = v === undefined ? fallback : Number(v);
+  if (!Number.isFinite(n) || n < min) {
+    throw inputError('cli.bad_option', `must be a number >= ${min}`, { field: `--${name}`, found: v });
+  }
+  return n;
+}
+
+function apiKey(spec: JudgeSpec, env: CliIO['env']): string | undefined {
+  // Each kind reads only its own variable: an OpenAI key is never sent to some other server.
+  if (spec.kind === 'openai') return env.OPENAI_API_KEY;
+  if (spec.kind === 'azure') return env.AZURE_OPENAI_API_KEY;
+  if (spec.kind === 'http') return env.CXR_JUDGE_API_KEY;
+  return undefined;
+}
+
+function pricing(args: ParsedArgs): Pricing | undefined {
+  const v = str(args, 'price');
+  if (v === undefined) return undefined;
+  const [a, b] = v.split(',').map(Number);
+  if (!(Number.isFinite(a) && Number.isFinite(b) && a! >= 0 && b! >= 0) || v.split(',').length !== 2) {
+    throw inputError('cli.bad_option', 'expected two prices', {
+      field: '--price',
+      expected: 'IN,OUT e.g. 2.5,10',
+      found: v,
+    });
+  }
+  return { promptPerMillion: a!, completionPerMillion: b! };
+}
+
+function template(args: ParsedArgs, io: CliIO): PromptTemplate {
+  const file = str(args, 'prompt-file');
+  if (file === undefined) return defaultTemplate();
+  const path = resolve(io.cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw inputError('chexprompt.prompt_file', `cannot read: ${(e as Error).message}`, { file: path });
+  }
+  return parseTemplate(text, path);
+}
+
+function cachePath(args: ParsedArgs, io: CliIO): string | undefined {
+  if (flag(args, 'no-cache')) return undefined;
+  const given = str(args, 'cache');
+  if (given !== undefined) return resolve(io.cwd, given);
+  const base = io.env.XDG_CACHE_HOME || join(io.env.HOME || homedir(), '.cache');
+  return join(base, 'cxr', 'judge-answers.sqlite');
+}
+
+/** Judge every pair with the options of JUDGE_OPTIONS; the caller owns the printing. */
+export async function runJudged(
+  pairs: JudgedPair[],
+  args: ParsedArgs,
+  io: CliIO,
+  bootstrap: BootstrapOptions,
+  log: (message: string) => void,
+): Promise<{ report: ChexpromptReport; seconds: number; judge: LimitedJudge }> {
+  const specText = str(args, 'judge');
+  if (specText === undefined)
+    throw inputError('cli.missing_option', 'a judge is needed', {
+      field: '--judge',
+      expected: 'e.g. openai:gpt-4o',
+    });
+  const spec = parseJudgeSpec(specText);
+  const settings: JudgeSettings = {
+    params: {
+      temperature: num(args, 'temperature', 0),
+      maxTokens: int(args, 'max-tokens', 128),
+      ...(str(args, 'judge-seed') === undefined ? {} : { seed: int(args, 'judge-seed', 0) }),
+    },
+    apiKey: apiKey(spec, io.env),
+    azureEndpoint: str(args, 'azure-endpoint') ?? io.env.AZURE_OPENAI_ENDPOINT,
+    azureApiVersion: str(args, 'api-version') ?? io.env.OPENAI_API_VERSION,
+    structured: flag(args, 'structured'),
+    ggufContextSize: int(args, 'context', 4096),
+    ggufThreads: str(args, 'threads') === undefined ? undefined : int(args, 'threads', 1),
+  };
+  const formatArg = str(args, 'answer-format');
+  if (formatArg !== undefined && formatArg !== 'list' && formatArg !== 'json') {
+    throw inputError('cli.bad_option', 'unknown answer format', {
+      field: '--answer-format',
+      expected: 'list or json',
+      found: formatArg,
+    });
+  }
+  const prompt = template(args, io);
+  const path = cachePath(args, io);
+  const cache = path === undefined ? undefined : AnswerCache.open(path);
+  const judge = new LimitedJudge(await createJudge(spec, settings), {
+    ...DEFAULT_LIMITS,
+    concurrency: int(args, 'concurrency', DEFAULT_CONCURRENCY),
+    requestsPerMinute: num(args, 'rpm', 0),
+    timeoutMs: num(args, 'timeout', 60) * 1000,
+    maxRetries: int(args, 'retries', DEFAULT_LIMITS.maxRetries),
+  });
+  const format: AnswerFormat =
+    (formatArg as AnswerFormat | undefined) ?? (judge.structured ? 'json' : 'list');
+  log(`judging ${pairs.length} pairs with ${specText} (${format} answers${path ? `, cache ${path}` : ''})`);
+  const started = Date.now();
+  let done = 0;
+  let failed = 0;
+  let lastLog = started;
+  try {
+    const report = await chexprompt(pairs, {
+      judge,
+      judgeId: judgeIdentity(spec, settings),
+      template: prompt,
+      format,
+      cache,
+      parseRetries: int(args, 'parse-retries', 2),
+      workers: Math.max(judge.limits.concurrency * 2, 1),
+      pricing: pricing(args),
+      bootstrap,
+      onResult: (r) => {
+        done++;
+        if (r.status === 'failed') failed++;
+        const now = Date.now();
+        if (now - lastLog >= PROGRESS_EVERY_MS) {
+          lastLog = now;
+          const rate = done / ((now - started) / 1000);
+          log(`${done}/${pairs.length} judged, ${failed} failed, ${rate.toFixed(1)} reports/s`);
+        }
+      },
+    });
+    return { report, seconds: (Date.now() - started) / 1000, judge };
+  } finally {
+    await judge.close();
+    cache?.close();
+  }
+}
+
+export const chexpromptCommand: Command = {
+  name: 'chexprompt',
+  summary: 'CheXprompt: an LLM judge counts clinically significant and insignificant errors per report.',
+  usage: '--pred FILE [--ref FILE] --judge SPEC [--per-report FILE.jsonl] [--json]',
+  options: {
+    pred: {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'candidate findings: JSONL {id, prediction} or CSV',
+    },
+    ref: {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'reference findings: JSONL {id, reference} or CSV',
+    },
+    ...pick([
+      'format',
+      'id-field',
+      'pred-field',
+      'ref-field',
+      'max-chars',
+      'require-all',
+      'bootstrap',
+      'seed',
+    ]),
+    ...JUDGE_OPTIONS,
+    'per-report': {
+      type: 'string',
+      valueName: 'FILE.jsonl',
+      description: 'write the 12 counts (or the failure) per report',
+    },
+    json: { type: 'boolean', description: 'print JSON instead of a table' },
+    quiet: { type: 'boolean', short: 'q', description: 'no progress on stderr' },
+  },
+  details: `
+Keys come from the environment only: OPENAI_API_KEY (openai:), AZURE_OPENAI_API_KEY (azure:), CXR_JUDGE_API_KEY
+(http:// servers that need one). Answers are cached (SQLite) by judge, model, prompt hash, parameters and both
+texts, so a rerun costs nothing and an interrupted run resumes. An answer that cannot be read is asked again
+(--parse-retries) and then counted as a failure, shown with its raw text in --per-report, never as zero errors.`,
+  async run(args, io) {
+    const pred = str(args, 'pred');
+    if (pred === undefined)
+      throw inputError('cli.missing_option', 'cxr chexprompt needs --pred FILE', { field: '--pred' });
+    const ref = str(args, 'ref');
+    const log = stderrLogger(io, 'chexprompt', flag(args, 'quiet'));
+    const bootstrap = bootstrapOptions(args);
+    if (bootstrap.resamples === 0)
+      throw inputError('cli.bad_option', 'CheXprompt always reports intervals', {
+        field: '--bootstrap',
+        expected: '>= 1',
+      });
+    const pairs = await readPairs({
+      pred: resolve(io.cwd, pred),
+      ref: ref === undefined ? undefined : resolve(io.cwd, ref),
+      ...inputOptions(args),
+      onProgress: log,
+    });
+    for (const w of pairs.warnings) log(`warning: ${w}`);
+    const judged = pairs.ids.map((id, i) => ({
+      id,
+      candidate: pairs.predictions[i]!,
+      reference: pairs.references[i]!,
+    }));
+    const { report, seconds, judge } = await runJudged(judged, args, io, bootstrap, log);
+    const perReport = str(args, 'per-report');
+    if (perReport !== undefined)
+      await writeAtomic(resolve(io.cwd, perReport), chexpromptPerReport(report.results));
+    const facts = { seconds, scheduler: judge.stats, warnings: pairs.warnings };
+    io.stdout(flag(args, 'json') ? chexpromptJson(report, facts) : formatChexpromptTable(report, facts));
+    return 0;
+  },
+};
