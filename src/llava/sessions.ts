@@ -41,7 +41,7 @@ export interface GraphOptions {
 export interface SessionOptions {
   /** Intra-op threads (default: ONNX Runtime's choice, one per physical core). */
   threads?: number;
-  /** Write an ONNX Runtime profile (JSON) with this file prefix; see `endProfiling`. */
+  /** Profile the decoder session: ONNX Runtime writes `<prefix>_<time>.json` on `lm.endProfiling()`. */
   profileFilePrefix?: string;
 }
 
@@ -152,12 +152,13 @@ export async function loadSessions(dir: string, opts: SessionOptions = {}): Prom
       found: `${spec.format} v${spec.version}`,
     });
   }
-  const open = (file: string) => ort.InferenceSession.create(join(dir, file), sessionOptions(opts));
+  const open = (file: string, profile = false) =>
+    ort.InferenceSession.create(join(dir, file), sessionOptions(opts, profile));
   return sessionsFrom(
     spec,
     await open(spec.files.vision),
     await open(spec.files.embed),
-    await open(spec.files.decoder),
+    await open(spec.files.decoder, true),
   );
 }
 
@@ -177,22 +178,25 @@ export async function createSessions(
       await rm(dir, { recursive: true, force: true }); // sessions hold their own copies of the weights
     }
   }
-  const open = async (g: Graph) => ort.InferenceSession.create(await g.toBytes(), sessionOptions(opts));
+  const open = async (g: Graph, profile = false) =>
+    ort.InferenceSession.create(await g.toBytes(), sessionOptions(opts, profile));
   return sessionsFrom(
     graphs.spec,
     await open(graphs.vision),
     await open(graphs.embed),
-    await open(graphs.decoder),
+    await open(graphs.decoder, true),
   );
 }
 
-function sessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
+function sessionOptions(opts: SessionOptions, profile: boolean): ort.InferenceSession.SessionOptions {
   return {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     interOpNumThreads: 1,
     ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
-    ...(opts.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profileFilePrefix } : {}),
+    ...(profile && opts.profileFilePrefix
+      ? { enableProfiling: true, profileFilePrefix: opts.profileFilePrefix }
+      : {}),
   };
 }
 
@@ -299,7 +303,7 @@ export class OrtCausalLM implements CausalLM {
     await this.decoder.release();
   }
 
-  /** Stop profiling and return the profile file ONNX Runtime wrote (when profiling was requested). */
+  /** Stop profiling and let ONNX Runtime write the profile (when `profileFilePrefix` was given). */
   endProfiling(): void {
     this.decoder.endProfiling();
   }

@@ -3,7 +3,8 @@
  *
  * A weight W [N = out, K = in] (the checkpoint's own Linear layout) is cut along K into blocks of `blockSize`.
  * Each block gets a float scale and an integer zero point (asymmetric, the range always includes 0):
- *   scale = (max(0, max x) - min(0, min x)) / (2^bits - 1),  zp = round(-min / scale),
+ *   scale = c (max(0, max x) - min(0, min x)) / (2^bits - 1),  zp = round(-c min / scale),
+ * with the clip factor c <= 1 chosen per 4-bit block for the least squared error,
  *   q = clamp(round(x / scale) + zp, 0, 2^bits - 1),         x ~ (q - zp) * scale.
  * Packing: B is uint8 [N, blocks, blockSize * bits / 8]; for 4 bits, element 2j is the low nibble of byte j.
  * Zero points are packed the same way per row: [N, ceil(blocks * bits / 8)].
@@ -46,26 +47,23 @@ export function quantizeBlockwise(
   const scales = new Float32Array(n * blocks);
   const zeroPoints = new Uint8Array(n * zpRowBytes);
   const q = new Uint8Array(blockSize);
+  const fit = { scale: 0, zp: 0 };
   for (let row = 0; row < n; row++) {
     for (let b = 0; b < blocks; b++) {
       const start = row * k + b * blockSize;
       const len = Math.min(blockSize, k - b * blockSize);
-      let lo = 0;
-      let hi = 0;
-      for (let i = 0; i < len; i++) {
-        const x = w[start + i]!;
-        if (x < lo) lo = x;
-        if (x > hi) hi = x;
+      fitBlock(w, start, len, qmax, bits === 4 ? CLIP_CANDIDATES : FULL_RANGE, fit);
+      q.fill(fit.zp); // padding past K dequantises to exactly 0
+      if (fit.scale !== 0) {
+        const inv = 1 / fit.scale;
+        for (let i = 0; i < len; i++) {
+          const v = ((w[start + i]! * inv + fit.zp + ROUND_OFFSET) | 0) - ROUND_BIAS;
+          q[i] = v < 0 ? 0 : Math.min(v, qmax);
+        }
       }
-      const scale = Math.fround((hi - lo) / qmax);
-      const zp = scale === 0 ? 0 : clamp(Math.round(-lo / scale), 0, qmax);
-      q.fill(zp); // padding past K dequantises to exactly 0
-      if (scale !== 0) {
-        for (let i = 0; i < len; i++) q[i] = clamp(Math.round(w[start + i]! / scale) + zp, 0, qmax);
-      }
-      scales[row * blocks + b] = scale;
+      scales[row * blocks + b] = fit.scale;
       writePacked(packed, (row * blocks + b) * blobBytes, q, bits);
-      setPacked(zeroPoints, row * zpRowBytes, b, zp, bits);
+      setPacked(zeroPoints, row * zpRowBytes, b, fit.zp, bits);
     }
   }
   return { bits, blockSize, n, k, blocks, packed, scales, zeroPoints };
@@ -88,6 +86,63 @@ export function dequantizeBlockwise(qw: BlockQuantized): Float32Array {
     }
   }
   return out;
+}
+
+/**
+ * Range shrink factors tried per block: clipping the extremes a little often lowers the block's squared error,
+ * most of all at 4 bits (the full min/max range is the first candidate, so the fit is never worse than it).
+ * 8-bit blocks keep the full range.
+ */
+const CLIP_CANDIDATES = [1, 0.95, 0.9, 0.85, 0.8, 0.75];
+const FULL_RANGE = [1];
+/** Rounding by truncation: values quantised here are above -ROUND_BIAS (at most a few qmax below zero). */
+const ROUND_BIAS = 1 << 20;
+const ROUND_OFFSET = ROUND_BIAS + 0.5;
+
+/** The scale and zero point of one block (into `out`): the candidate range with the least squared error. */
+function fitBlock(
+  w: Float32Array,
+  start: number,
+  len: number,
+  qmax: number,
+  candidates: readonly number[],
+  out: { scale: number; zp: number },
+): void {
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < len; i++) {
+    const x = w[start + i]!;
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  out.scale = 0;
+  out.zp = 0;
+  let bestErr = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const scale = Math.fround(((hi - lo) * c) / qmax);
+    if (scale === 0) return;
+    const zp = clamp(Math.round((-lo * c) / scale), 0, qmax);
+    if (candidates.length === 1) {
+      out.scale = scale;
+      out.zp = zp;
+      return;
+    }
+    const inv = 1 / scale;
+    let err = 0;
+    for (let i = 0; i < len; i++) {
+      const x = w[start + i]!;
+      // floor(y + 0.5) == Math.round(y) via integer truncation of a value kept positive by the offset
+      let v = ((x * inv + zp + ROUND_OFFSET) | 0) - ROUND_BIAS;
+      v = v < 0 ? 0 : Math.min(v, qmax);
+      const r = (v - zp) * scale - x;
+      err += r * r;
+    }
+    if (err < bestErr) {
+      bestErr = err;
+      out.scale = scale;
+      out.zp = zp;
+    }
+  }
 }
 
 function clamp(x: number, lo: number, hi: number): number {

@@ -1,0 +1,72 @@
+/** Model graphs on the tiny-a oracle: the ViT features alone, RoPE tables, and what the graphs contain. */
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decoderGraph, ropeTables, vitGraph } from '../../src/models/index.js';
+import { Graph } from '../../src/onnx/index.js';
+import type { LlavaRadWeights } from '../../src/weights/index.js';
+import { floats, imageStem, manifest, maxAbsDiff, openTinyA } from './tiny-a.js';
+
+let weights: LlavaRadWeights;
+beforeAll(async () => {
+  weights = await openTinyA();
+});
+afterAll(() => weights.close());
+
+describe('ViT (tiny-a)', () => {
+  it('stops at the selected block: features = hidden_states[-2] without the class token, within 1e-4', async () => {
+    const cfg = weights.config.vision;
+    const g = new Graph('vit');
+    const px = g.input('pixel_values', 'float32', [1, 3, cfg.imageSize, cfg.imageSize]);
+    const P = (cfg.imageSize / cfg.patchSize) ** 2;
+    g.output(vitGraph(g, px, cfg, weights.vision, 'fp32'), 'features', 'float32', [1, P, cfg.width]);
+    const names = g.nodes.map((n) => n.name);
+    expect(names.some((n) => n.startsWith(`/vision/blocks.${cfg.selectLayer - 1}/`))).toBe(true);
+    expect(names.some((n) => n.startsWith(`/vision/blocks.${cfg.selectLayer}/`))).toBe(false);
+    const session = await ort.InferenceSession.create(await g.toBytes());
+    for (const stem of new Set(manifest.cases.map((c) => imageStem(c.image)))) {
+      const pixels = floats(`golden/pixels/${stem}.pixel_values.npy`);
+      const out = await session.run({
+        pixel_values: new ort.Tensor('float32', pixels, [1, 3, cfg.imageSize, cfg.imageSize]),
+      });
+      expect(
+        maxAbsDiff(out.features!.data as Float32Array, floats(`golden/vision/${stem}.features.npy`)),
+        stem,
+      ).toBeLessThan(1e-4);
+    }
+    await session.release();
+  });
+});
+
+describe('LLaMA decoder (tiny-a)', () => {
+  it('RoPE tables equal the reference fp32 cos/sin (rotate_half layout: each angle twice)', () => {
+    const { cos, sin, half } = ropeTables(weights.config.llama, 128);
+    const refCos = floats('golden/rope/cos_f32.npy');
+    const refSin = floats('golden/rope/sin_f32.npy');
+    const expand = (t: Float32Array) =>
+      Float32Array.from(
+        { length: 128 * 2 * half },
+        (_, i) => t[Math.floor(i / (2 * half)) * half + (i % half)]!,
+      );
+    expect(maxAbsDiff(expand(cos), refCos)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(expand(sin), refSin)).toBeLessThan(1e-6);
+  });
+
+  it('uses the contrib kernels and fused projections, nodes named as paths', () => {
+    const g = new Graph('decoder');
+    decoderGraph(g, weights.config.llama, weights.language, { dtype: 'int4' });
+    const types = g.opTypes();
+    for (const t of [
+      'com.microsoft.RotaryEmbedding',
+      'com.microsoft.SkipSimplifiedLayerNormalization',
+      'com.microsoft.FusedMatMul',
+      'com.microsoft.MatMulNBits',
+      'SimplifiedLayerNormalization',
+    ]) {
+      expect(types).toContain(t);
+    }
+    const names = g.nodes.map((n) => n.name);
+    expect(names).toContain('/model/layers.0/attn/qkv_proj/MatMulNBits');
+    expect(names).toContain('/model/layers.1/mlp/down_proj/MatMulNBits');
+    expect(names).toContain('/model/lm_head/MatMulNBits');
+  });
+});
