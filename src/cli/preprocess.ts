@@ -98,8 +98,9 @@ even), scale to [0,1] and normalise with the OpenAI CLIP mean and std.`,
       await writeAtomic(resolve(io.cwd, png), bytes);
     }
     const { width, height, top, left } = result.resized;
+    const grey = loaded.metadata.rendering ? ` (${loaded.metadata.rendering})` : '';
     io.stderr(
-      `${image}: ${loaded.metadata.width}x${loaded.metadata.height} -> ${width}x${height}, crop at (${top}, ${left}) -> [1,3,${imageSize},${imageSize}] ${out}\n`,
+      `${image}: ${loaded.metadata.width}x${loaded.metadata.height}${grey} -> ${width}x${height}, crop at (${top}, ${left}) -> [1,3,${imageSize},${imageSize}] ${out}\n`,
     );
     return 0;
   },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { normalizeTable, preprocessImage } from '../../src/image/preprocess.js';
+import { normalizeTable, preprocessImage, roundHalfEven } from '../../src/image/preprocess.js';
 import { decodeRasterFile } from '../../src/image/raster-file.js';
 import { readNpy } from '../../src/util/npy.js';
 import { FIXTURES } from '../helpers.js';
@@ -69,5 +69,26 @@ describe('open_clip eval transform at the tiny size 56 (oracle tiny-a goldens)',
   it('the crafted tie image puts the crop offset on .5 and rounds it half-to-even', async () => {
     const out = preprocessImage(await load('oracle_odd_CXR3_from_IU.png'), { imageSize: 56 });
     expect(out.resized).toEqual({ width: 56, height: 69, top: 6, left: 0 });
+  });
+});
+
+describe('crop offsets round half to even', () => {
+  it('tie_611x702_from_covid.png: 611x702 -> 518x595, top offset 38.5 -> 38 (Math.round would give 39)', async () => {
+    const file = join(FIXTURES, '..', 'data', 'images', 'tie_611x702_from_covid.png');
+    const raster = (await decodeRasterFile(file, readFileSync(file), 'png')).raster;
+    expect([raster.width, raster.height]).toEqual([611, 702]);
+    expect(preprocessImage(raster).resized).toEqual({ width: 518, height: 595, top: 38, left: 0 });
+  });
+
+  it.each([
+    [0.5, 0],
+    [1.5, 2],
+    [2.5, 2],
+    [38.5, 38],
+    [62.5, 62],
+    [4.4999, 4],
+    [4.5001, 5],
+  ])('roundHalfEven(%f) = %i', (x, want) => {
+    expect(roundHalfEven(x)).toBe(want);
   });
 });
