@@ -29,4 +29,8 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'CheXprompt: an LLM judge counts significant and insignificant errors per report',
     load: async () => (await import('./chexprompt.js')).chexpromptCommand,
   },
+  label: {
+    summary: 'label reports with the 14 CheXpert observations (rule-based)',
+    load: async () => (await import('./label.js')).labelCommand,
+  },
 };

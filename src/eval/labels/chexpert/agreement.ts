@@ -123,3 +123,33 @@ export function f1Target(support: number): number | undefined {
   if (support >= 20) return 0.75;
   return undefined;
 }
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+/** The agreement as a terminal report: summary, every class's F1 with its counts, and each confusion. */
+export function formatAgreement(a: Agreement): string {
+  const lines = [
+    `reports ${a.reports}, cells ${a.cells}`,
+    `cell agreement       ${pct(a.cellAgreement)} (${a.cellsEqual}/${a.cells})`,
+    `non-blank agreement  ${pct(a.nonBlankAgreement)} (${a.nonBlankEqual}/${a.nonBlankCells})`,
+    `micro-F1 (14, uncertain as negative) ${a.microF1UncertainNegative.toFixed(4)}`,
+    `micro-F1 (14, uncertain as positive) ${a.microF1UncertainPositive.toFixed(4)}`,
+    '',
+    `${'observation'.padEnd(27)} ${'class'.padEnd(9)} ${'n'.padStart(5)} ${'tp'.padStart(5)} ${'fp'.padStart(4)} ${'fn'.padStart(4)}     F1  target`,
+  ];
+  for (const c of a.classes) {
+    if (c.support === 0 && c.fp === 0) continue;
+    const target = f1Target(c.support);
+    const verdict = target === undefined ? '' : `${target.toFixed(2)} ${c.f1 >= target ? 'ok' : 'BELOW'}`;
+    lines.push(
+      `${c.observation.padEnd(27)} ${c.class.padEnd(9)} ${String(c.support).padStart(5)} ${String(c.tp).padStart(5)} ${String(c.fp).padStart(4)} ${String(c.fn).padStart(4)}  ${c.f1.toFixed(3)}  ${verdict}`,
+    );
+  }
+  lines.push('', 'confusion (rows: reference, columns: predicted; order 1, 0, -1, blank)');
+  for (const [o, m] of Object.entries(a.confusion)) {
+    lines.push(
+      `${o.padEnd(27)} ${m.map((row) => row.map((x) => String(x).padStart(5)).join('')).join('  |')}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

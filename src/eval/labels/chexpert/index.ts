@@ -1,4 +1,11 @@
-export { type Agreement, agreement, type ClassAgreement, f1Target, LABEL_CLASSES } from './agreement.js';
+export {
+  type Agreement,
+  agreement,
+  type ClassAgreement,
+  f1Target,
+  formatAgreement,
+  LABEL_CLASSES,
+} from './agreement.js';
 export { labelReport, labelReports } from './labeler.js';
 export {
   CHEXPERT_OBSERVATIONS,
@@ -6,4 +13,15 @@ export {
   type LabelValue,
   type Observation,
 } from './observations.js';
+export {
+  CSV_HEADER,
+  csvField,
+  csvRow,
+  jsonlRow,
+  type ReportFormat,
+  type ReportRow,
+  readReports,
+  reportFormatOf,
+  TEXT_FIELDS,
+} from './reports.js';
 export { cleanReport, splitSentences } from './text.js';

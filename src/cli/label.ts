@@ -1,0 +1,150 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { resolve } from 'node:path';
+import { inputError } from '../errors.js';
+import {
+  agreement,
+  CSV_HEADER,
+  csvRow,
+  formatAgreement,
+  jsonlRow,
+  type Labels14,
+  labelReport,
+  type ReportRow,
+  readReports,
+  reportFormatOf,
+} from '../eval/labels/chexpert/index.js';
+import { type CliIO, type Command, flag, type ParsedArgs, str } from './command.js';
+
+export const labelCommand: Command = {
+  name: 'label',
+  summary: 'Label reports with the 14 CheXpert observations (rule-based labeler: 1, 0, -1, blank).',
+  usage: '[FILE] [--output FILE] [--output-format jsonl|csv] [--agreement REF.jsonl [--json]]',
+  options: {
+    format: {
+      type: 'string',
+      valueName: 'jsonl|csv|text',
+      description:
+        'input format (default: from the extension; other extensions are plain text, one report per line)',
+    },
+    field: {
+      type: 'string',
+      valueName: 'NAME',
+      description:
+        'field holding the report text (default: text, report, reports, findings, prediction or reference)',
+    },
+    output: {
+      type: 'string',
+      short: 'o',
+      valueName: 'FILE',
+      description: 'write labels here instead of stdout',
+    },
+    'output-format': {
+      type: 'string',
+      valueName: 'jsonl|csv',
+      description: 'jsonl ({id, labels} per line) or csv (the official labeled_reports.csv layout)',
+      default: 'jsonl',
+    },
+    agreement: {
+      type: 'string',
+      valueName: 'REF.jsonl',
+      description:
+        "compare with reference labels ({id|uid, labels}); without FILE the reference rows' own text is labelled",
+    },
+    json: { type: 'boolean', description: 'with --agreement: print the agreement as JSON' },
+  },
+  details: `Input: JSONL or CSV with a text column, the official labeler's headerless one-column CSV, or plain text.
+Each report's labels are written in input order. With --agreement, prints the cell agreement, the agreement on
+non-blank cells, binarised micro-F1 in both uncertainty conventions, and every observation x class F1 with its
+confusion.`,
+  async run(args, io) {
+    const ref = str(args, 'agreement');
+    const file = args.positionals[0];
+    if (args.positionals.length > 1) {
+      throw inputError('cli.bad_args', 'cxr label takes one input file', {
+        found: args.positionals.join(' '),
+      });
+    }
+    if (ref !== undefined) return runAgreement(args, io, resolve(io.cwd, ref), file && resolve(io.cwd, file));
+    if (file === undefined) {
+      throw inputError('cli.bad_args', 'cxr label needs an input file (or --agreement REF.jsonl)', {
+        field: 'FILE',
+      });
+    }
+    return runLabel(args, io, resolve(io.cwd, file));
+  },
+};
+
+function outputFormat(args: ParsedArgs): 'jsonl' | 'csv' {
+  const f = str(args, 'output-format') ?? 'jsonl';
+  if (f !== 'jsonl' && f !== 'csv') {
+    throw inputError('cli.bad_option', 'unknown output format', {
+      field: '--output-format',
+      expected: 'jsonl or csv',
+      found: f,
+    });
+  }
+  return f;
+}
+
+async function runLabel(args: ParsedArgs, io: CliIO, file: string): Promise<number> {
+  const format = outputFormat(args);
+  const out = str(args, 'output');
+  const stream: WriteStream | undefined =
+    out === undefined ? undefined : createWriteStream(resolve(io.cwd, out));
+  const write = (s: string) => (stream ? stream.write(s) : io.stdout(s));
+  if (format === 'csv') write(CSV_HEADER);
+  let count = 0;
+  for await (const row of readReports(file, reportFormatOf(file, str(args, 'format')), str(args, 'field'))) {
+    const labels = labelReport(row.text);
+    write(format === 'csv' ? csvRow(row.text, labels) : jsonlRow(row, labels));
+    count++;
+  }
+  if (stream) {
+    await new Promise<void>((done, fail) => stream.end((e?: Error | null) => (e ? fail(e) : done())));
+    io.stderr(`cxr label: ${count} reports -> ${out}\n`);
+  }
+  return 0;
+}
+
+async function collect(file: string, args: ParsedArgs): Promise<ReportRow[]> {
+  const rows: ReportRow[] = [];
+  for await (const row of readReports(file, reportFormatOf(file, str(args, 'format')), str(args, 'field')))
+    rows.push(row);
+  return rows;
+}
+
+async function runAgreement(
+  args: ParsedArgs,
+  io: CliIO,
+  refFile: string,
+  file: string | undefined,
+): Promise<number> {
+  const refs = await collect(refFile, { ...args, values: { ...args.values, format: 'jsonl' } });
+  const missing = refs.findIndex((r) => r.labels === undefined);
+  if (missing >= 0) {
+    throw inputError('label.no_labels', `reference row ${missing + 1} has no labels`, {
+      file: refFile,
+      expected: 'a labels object or the 14 observation fields',
+    });
+  }
+  let predicted: Labels14[];
+  let reference: Labels14[];
+  if (file === undefined) {
+    predicted = refs.map((r) => labelReport(r.text));
+    reference = refs.map((r) => r.labels!);
+  } else {
+    const byId = new Map(refs.map((r) => [String(r.id), r.labels!]));
+    const rows = await collect(file, args);
+    const joined = rows.filter((r) => r.id !== undefined && byId.has(String(r.id)));
+    if (joined.length < rows.length) {
+      io.stderr(
+        `cxr label: ${rows.length - joined.length} of ${rows.length} reports have no reference labels (joined on id/uid) and are left out\n`,
+      );
+    }
+    predicted = joined.map((r) => labelReport(r.text));
+    reference = joined.map((r) => byId.get(String(r.id))!);
+  }
+  const a = agreement(predicted, reference);
+  io.stdout(flag(args, 'json') ? `${JSON.stringify(a, null, 2)}\n` : formatAgreement(a));
+  return 0;
+}
