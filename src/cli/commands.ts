@@ -13,6 +13,14 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'show image metadata and whether it is a frontal chest radiograph',
     load: async () => (await import('./inspect.js')).inspectCommand,
   },
+  findings: {
+    summary: 'draft the Findings section of chest X-rays (LLaVA-Rad)',
+    load: async () => (await import('./findings.js')).findingsCommand,
+  },
+  import: {
+    summary: 'released LLaVA-Rad + Vicuna files -> cxr model bundle',
+    load: async () => (await import('./import.js')).importCommand,
+  },
   preprocess: {
     summary: 'image -> LLaVA-Rad input tensor (.npy) and 8-bit crop',
     load: async () => (await import('./preprocess.js')).preprocessCommand,
@@ -28,6 +36,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   chexprompt: {
     summary: 'CheXprompt: an LLM judge counts significant and insignificant errors per report',
     load: async () => (await import('./chexprompt.js')).chexpromptCommand,
+  },
+  pull: {
+    summary: 'download released weights from the Hugging Face hub',
+    load: async () => (await import('./pull.js')).pullCommand,
   },
   label: {
     summary: 'label reports with the 14 CheXpert observations (rule-based)',

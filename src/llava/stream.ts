@@ -110,3 +110,39 @@ export class StreamDecoder {
     return hold;
   }
 }
+
+const LEADING_SPACE = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
+const TRAILING_SPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/;
+
+/**
+ * Streams what the user will finally see: the generated text with the reference's post-processing applied as
+ * it arrives (no leading whitespace; trailing whitespace and a trailing `</s>` held back until more text shows
+ * they are not the end). The printed text is always a prefix of `postprocessFindings(all text)`.
+ */
+export class FindingsStream {
+  private raw = '';
+  private printed = 0;
+
+  constructor(private readonly trailingMarker: string) {}
+
+  push(delta: string): string {
+    this.raw += delta;
+    const text = this.raw.replace(LEADING_SPACE, '');
+    let safe = text.replace(TRAILING_SPACE, '');
+    for (let n = Math.min(this.trailingMarker.length, safe.length); n > 0; n--) {
+      if (safe.endsWith(this.trailingMarker.slice(0, n))) {
+        safe = safe.slice(0, -n).replace(TRAILING_SPACE, '');
+        break;
+      }
+    }
+    if (safe.length <= this.printed) return '';
+    const out = safe.slice(this.printed);
+    this.printed = safe.length;
+    return out;
+  }
+
+  /** The rest of the final findings text. */
+  end(findings: string): string {
+    return findings.slice(this.printed);
+  }
+}

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   buildPrompt,
-  type PromptOptions,
   postprocessFindings,
   promptIds,
   pythonStrip,
@@ -13,27 +12,11 @@ import { IMAGE_TOKEN_ID } from '../../src/llava/types.js';
 import { LlamaTokenizer } from '../../src/tokenizer/index.js';
 import { readNpy } from '../../src/util/npy.js';
 import { FIXTURES } from '../helpers.js';
+import { BASE_DIR, PROMPT_OPTIONS, TINY_A, tinyManifest } from './tiny-a-cases.js';
 
-const TINY = join(FIXTURES, 'oracle', 'tiny-a');
-const manifest = JSON.parse(readFileSync(join(TINY, 'manifest.json'), 'utf8')) as {
-  prompts: Record<string, { prompt: string; reason?: string | null; input_ids_file: string }>;
-  cases: {
-    image: string;
-    prompt_id: string;
-    generated_ids: number[];
-    decoded_batch_decode_skip_special: string;
-    prediction_after_eval_postprocessing: string;
-  }[];
-};
-const tokenizer = LlamaTokenizer.fromFile(join(TINY, 'vicuna-7b-v1.5', 'tokenizer.model'));
-
-/** How each golden prompt was asked for (the manifest's `how` and `reason`). */
-const OPTIONS: Record<string, PromptOptions> = {
-  a_no_indication: {},
-  b_indication_with_newline: { indication: manifest.prompts.b_indication_with_newline!.reason! },
-  c_model_card: { instruction: 'model-card' },
-  c_model_card_eval_rewrite: { instruction: 'model-card-stripped' },
-};
+const manifest = tinyManifest;
+const tokenizer = LlamaTokenizer.fromFile(join(BASE_DIR, 'tokenizer.model'));
+const OPTIONS = PROMPT_OPTIONS;
 
 describe('the v1 prompt', () => {
   it('covers every golden prompt', () => {
@@ -44,7 +27,7 @@ describe('the v1 prompt', () => {
   it.each(Object.keys(OPTIONS))('%s: text and ids equal the golden', (id) => {
     const golden = manifest.prompts[id]!;
     expect(buildPrompt(OPTIONS[id])).toBe(golden.prompt);
-    const ids = Array.from(readNpy(join(TINY, golden.input_ids_file)).data as BigInt64Array, Number);
+    const ids = Array.from(readNpy(join(TINY_A, golden.input_ids_file)).data as BigInt64Array, Number);
     expect(promptIds(tokenizer, OPTIONS[id])).toEqual(ids);
     expect(ids.filter((t) => t === IMAGE_TOKEN_ID)).toHaveLength(1);
   });

@@ -1,0 +1,228 @@
+import { resolve } from 'node:path';
+import { inputError, isCxrError } from '../errors.js';
+import {
+  type BatchProgress,
+  BUNDLE_DTYPES,
+  type BundleDtype,
+  type FindingsResult,
+  FindingsStream,
+  type GenerationOptions,
+  INSTRUCTION_KINDS,
+  type InstructionKind,
+  type LlavaModel,
+  openBundleModel,
+  openReleasedModel,
+  PROMPT,
+  readStudies,
+  runBatch,
+  runFindings,
+} from '../llava/index.js';
+import { type CliIO, type Command, flag, int, type ParsedArgs, str, strList } from './command.js';
+
+const PULL_HINT = 'get the released weights with `cxr pull`';
+
+/** Add the `cxr pull` hint to a missing-weights error. */
+export async function withPullHint<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (isCxrError(e) && e.code.startsWith('weights.missing'))
+      throw inputError(e.code, `${e.message}; ${PULL_HINT}`, { cause: e });
+    throw e;
+  }
+}
+
+function number(args: ParsedArgs, name: string, fallback: number): number {
+  const v = str(args, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n))
+    throw inputError('cli.bad_option', 'not a number', { field: `--${name}`, found: v });
+  return n;
+}
+
+function choice<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], fallback: T): T {
+  const v = str(args, name) ?? fallback;
+  if (!(allowed as readonly string[]).includes(v))
+    throw inputError('cli.bad_option', `unknown ${name}`, {
+      field: `--${name}`,
+      expected: allowed.join(', '),
+      found: v,
+    });
+  return v as T;
+}
+
+function generationOptions(args: ParsedArgs): GenerationOptions {
+  return {
+    maxNewTokens: int(args, 'max-new-tokens', 256),
+    temperature: number(args, 'temperature', 0),
+    topP: number(args, 'top-p', 1),
+    topK: int(args, 'top-k', 0),
+    seed: int(args, 'seed', 0),
+    numBeams: int(args, 'num-beams', 1),
+    stopStrings: strList(args, 'stop'),
+  };
+}
+
+async function openModel(args: ParsedArgs, io: CliIO): Promise<LlavaModel> {
+  const model = str(args, 'model');
+  const llava = str(args, 'llava');
+  const base = str(args, 'base');
+  const threads = str(args, 'threads') === undefined ? undefined : int(args, 'threads', 0);
+  if (model && (llava || base))
+    throw inputError('cli.bad_args', 'give either --model BUNDLE or --llava DIR --base DIR', {
+      field: '--model',
+    });
+  if (model) return openBundleModel(resolve(io.cwd, model), { threads });
+  if (!llava || !base)
+    throw inputError('cli.bad_args', `give --model BUNDLE, or --llava DIR --base DIR; ${PULL_HINT}`, {
+      field: '--model',
+    });
+  const dtype = choice<BundleDtype>(args, 'dtype', BUNDLE_DTYPES, 'fp32');
+  return withPullHint(() =>
+    openReleasedModel(resolve(io.cwd, llava), resolve(io.cwd, base), { threads, dtype }),
+  );
+}
+
+function timingLine(r: FindingsResult): string {
+  const t = r.timings;
+  return `preprocess ${t.preprocess_ms} ms | vision ${t.vision_ms} ms | prefill ${t.prefill_ms} ms (${r.prompt_tokens} prompt ids) | decode ${t.decode_ms} ms, ${r.token_ids.length} tokens, ${t.decode_tokens_per_s} tok/s`;
+}
+
+function progressLine(p: BatchProgress, tty: boolean): string {
+  const status = p.last && 'error' in p.last ? `error: ${p.last.error.message}` : 'ok';
+  const head = `[${p.done}/${p.total}] ${p.last?.id ?? ''} ${p.last ? status : 'starting'}`;
+  if (!tty) return `${head} (skipped ${p.skipped}, failed ${p.failed})\n`;
+  const width = 30;
+  const filled = Math.round((width * p.done) / Math.max(1, p.total));
+  return `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total} failed ${p.failed}`;
+}
+
+export const findingsCommand: Command = {
+  name: 'findings',
+  summary: 'Draft the Findings section of chest X-rays with LLaVA-Rad (streams as it writes).',
+  usage:
+    'IMAGE... (--model BUNDLE | --llava DIR --base DIR) [--indication TEXT] [--max-new-tokens N] [--json]\n       cxr findings --batch FOLDER|LIST.jsonl --out RESULTS.jsonl [--resume] --model BUNDLE',
+  options: {
+    model: { type: 'string', valueName: 'BUNDLE', description: 'a bundle made by `cxr import`' },
+    llava: {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'the released microsoft/llava-rad folder (imports on the fly)',
+    },
+    base: { type: 'string', valueName: 'DIR', description: 'the released lmsys/vicuna-7b-v1.5 folder' },
+    dtype: {
+      type: 'string',
+      valueName: 'DTYPE',
+      description: 'with --llava: fp32 | fp16 | int8 | int4',
+      default: 'fp32',
+    },
+    indication: {
+      type: 'string',
+      valueName: 'TEXT',
+      description: 'clinical indication (newlines become spaces)',
+    },
+    instruction: {
+      type: 'string',
+      valueName: 'KIND',
+      description: `${INSTRUCTION_KINDS.join(' | ')}`,
+      default: 'findings',
+    },
+    'max-new-tokens': { type: 'string', valueName: 'N', description: 'stop after N tokens', default: '256' },
+    temperature: { type: 'string', valueName: 'T', description: '0 = greedy; > 0 samples', default: '0' },
+    'top-p': { type: 'string', valueName: 'P', description: 'nucleus sampling mass', default: '1' },
+    'top-k': {
+      type: 'string',
+      valueName: 'K',
+      description: 'sample from the K best (0 = all)',
+      default: '0',
+    },
+    seed: { type: 'string', valueName: 'N', description: 'sampling seed', default: '0' },
+    'num-beams': { type: 'string', valueName: 'N', description: 'beam search with N beams', default: '1' },
+    stop: {
+      type: 'string',
+      multiple: true,
+      valueName: 'TEXT',
+      description: 'stop when the text contains TEXT',
+    },
+    threads: { type: 'string', valueName: 'N', description: 'ONNX Runtime intra-op threads' },
+    json: {
+      type: 'boolean',
+      description: 'one JSON line per image: {image, findings, token_ids, timings, ...}',
+    },
+    batch: {
+      type: 'string',
+      valueName: 'PATH',
+      description: 'a folder of images or a JSONL list ({"image", "id"?, "indication"?})',
+    },
+    out: {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'with --batch: JSONL results, one line per study',
+    },
+    resume: { type: 'boolean', description: 'with --batch: skip studies already in --out' },
+    'allow-lateral': { type: 'boolean', description: 'accept lateral views' },
+    'allow-non-chest': { type: 'boolean', description: 'skip the chest radiograph check' },
+  },
+  details: `Decoding follows the paper: greedy, at most 256 new tokens, stop at </s>; the answer is stripped and a
+trailing </s> dropped. Timings per stage go to stderr (or into the JSON). Without weights: ${PULL_HINT}, then
+\`cxr import\` them into a bundle.`,
+  async run(args, io) {
+    const batch = str(args, 'batch');
+    const images = args.positionals;
+    if ((batch === undefined) === (images.length === 0)) {
+      io.stderr('cxr findings: give IMAGE... or --batch PATH --out FILE (see --help)\n');
+      return 2;
+    }
+    const instruction = choice<InstructionKind>(args, 'instruction', INSTRUCTION_KINDS, 'findings');
+    const indication = str(args, 'indication') ?? null;
+    const options = {
+      generation: generationOptions(args),
+      image: { allowLateral: flag(args, 'allow-lateral'), allowNonChest: flag(args, 'allow-non-chest') },
+    };
+    const studies = batch ? readStudies(resolve(io.cwd, batch)) : null;
+    const out = str(args, 'out');
+    if (studies && !out) throw inputError('cli.bad_args', '--batch needs --out FILE', { field: '--out' });
+    const model = await openModel(args, io);
+    try {
+      if (studies && out) {
+        const summary = await runBatch(model, studies, {
+          ...options,
+          out: resolve(io.cwd, out),
+          resume: flag(args, 'resume'),
+          instruction,
+          onProgress: (p) => io.stderr(progressLine(p, io.isTTY)),
+        });
+        if (io.isTTY) io.stderr('\n');
+        io.stdout(
+          `${summary.written} written, ${summary.skipped} skipped, ${summary.failed} failed of ${summary.total}\n`,
+        );
+        return summary.failed > 0 ? 2 : 0;
+      }
+      for (const image of images) {
+        const printer = new FindingsStream(PROMPT.stopString);
+        const json = flag(args, 'json');
+        if (!json && images.length > 1) io.stdout(`${image}:\n`);
+        const result = await runFindings(
+          model,
+          { image: resolve(io.cwd, image), indication, instruction },
+          {
+            ...options,
+            generation: {
+              ...options.generation,
+              onToken: json ? undefined : (e) => io.stdout(printer.push(e.text)),
+            },
+          },
+        );
+        if (json) io.stdout(`${JSON.stringify({ ...result, image })}\n`);
+        else {
+          io.stdout(`${printer.end(result.findings)}\n`);
+          io.stderr(`${timingLine(result)}\n`);
+        }
+      }
+      return 0;
+    } finally {
+      await model.dispose();
+    }
+  },
+};

@@ -1,0 +1,61 @@
+import { resolve } from 'node:path';
+import { inputError } from '../errors.js';
+import { BUNDLE_DTYPES, type BundleDtype, importBundle } from '../llava/index.js';
+import { type Command, flag, str } from './command.js';
+import { withPullHint } from './findings.js';
+
+export const importCommand: Command = {
+  name: 'import',
+  summary:
+    'Turn the released LLaVA-Rad + Vicuna files into a cxr model bundle (ONNX graphs, tokenizer, manifest).',
+  usage: '--llava DIR --base DIR --out BUNDLE [--dtype fp32|fp16|int8|int4] [--force]',
+  options: {
+    llava: { type: 'string', valueName: 'DIR', description: 'the microsoft/llava-rad folder' },
+    base: { type: 'string', valueName: 'DIR', description: 'the lmsys/vicuna-7b-v1.5 folder' },
+    out: { type: 'string', valueName: 'BUNDLE', description: 'the bundle folder to create' },
+    dtype: {
+      type: 'string',
+      valueName: 'DTYPE',
+      description: 'decoder weights: fp32 | fp16 | int8 | int4 (vision: fp32 for fp32, else fp16)',
+      default: 'fp32',
+    },
+    force: { type: 'boolean', description: 'replace an existing bundle' },
+  },
+  details: `The bundle is written into a temporary folder beside BUNDLE and renamed into place when complete.
+Tensors are read, converted and written one at a time. manifest.json records the size and sha256 of every
+file; cxr findings --model BUNDLE verifies them before loading.`,
+  async run(args, io) {
+    const llava = str(args, 'llava');
+    const base = str(args, 'base');
+    const out = str(args, 'out');
+    if (!llava || !base || !out || args.positionals.length > 0) {
+      io.stderr('cxr import: give --llava DIR --base DIR --out BUNDLE (see --help)\n');
+      return 2;
+    }
+    const dtype = str(args, 'dtype') ?? 'fp32';
+    if (!(BUNDLE_DTYPES as readonly string[]).includes(dtype))
+      throw inputError('cli.bad_option', 'unknown dtype', {
+        field: '--dtype',
+        expected: BUNDLE_DTYPES.join(', '),
+        found: dtype,
+      });
+    const started = performance.now();
+    const manifest = await withPullHint(() =>
+      importBundle({
+        llavaDir: resolve(io.cwd, llava),
+        baseDir: resolve(io.cwd, base),
+        out: resolve(io.cwd, out),
+        dtype: dtype as BundleDtype,
+        force: flag(args, 'force'),
+        onStage: (stage) => io.stderr(`cxr import: ${stage}...\n`),
+      }),
+    );
+    const files = Object.values(manifest.files);
+    const mib = files.reduce((a, f) => a + f.bytes, 0) / 2 ** 20;
+    const seconds = (performance.now() - started) / 1000;
+    io.stdout(
+      `${resolve(io.cwd, out)}: ${dtype} bundle, ${files.length} files, ${mib.toFixed(1)} MiB (${seconds.toFixed(1)} s)\n`,
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,223 @@
+/**
+ * `cxr findings` end to end on the tiny-a oracle: an fp32 bundle imported from the released layout must give
+ * exactly the golden generated ids of every case; plus streaming, batch/resume and the error paths.
+ */
+import {
+  appendFileSync,
+  copyFileSync,
+  cpSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers.js';
+import {
+  BASE_DIR,
+  GOLDEN_MAX_NEW_TOKENS,
+  IMAGE_DIR,
+  LLAVA_DIR,
+  promptFlags,
+  type TinyCase,
+  tinyManifest,
+} from '../llava/tiny-a-cases.js';
+
+let work: string;
+let bundle: string;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'cxr-findings-'));
+  bundle = join(work, 'tiny-fp32');
+  const r = await cli(['import', '--llava', LLAVA_DIR, '--base', BASE_DIR, '--out', bundle]);
+  expect(r.stderr + r.stdout).toContain('fp32 bundle');
+  expect(r.code).toBe(0);
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+interface JsonLine {
+  image: string;
+  findings: string;
+  token_ids: number[];
+  stop_reason: string;
+  timings: Record<string, number>;
+}
+const parseLines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as JsonLine);
+
+describe('cxr findings on the tiny-a fp32 bundle', () => {
+  const byPrompt = new Map<string, TinyCase[]>();
+  for (const c of tinyManifest.cases) byPrompt.set(c.prompt_id, [...(byPrompt.get(c.prompt_id) ?? []), c]);
+
+  it.each([...byPrompt.keys()])('prompt %s: every case generates the golden ids', async (promptId) => {
+    const cases = byPrompt.get(promptId)!;
+    const images = cases.map((c) => join(IMAGE_DIR, c.image));
+    const args = [
+      'findings',
+      ...images,
+      '--model',
+      bundle,
+      '--json',
+      '--max-new-tokens',
+      String(GOLDEN_MAX_NEW_TOKENS),
+    ];
+    const r = await cli([...args, ...promptFlags(promptId)]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = parseLines(r.stdout);
+    expect(lines).toHaveLength(cases.length);
+    cases.forEach((c, i) => {
+      expect(lines[i]!.image).toBe(images[i]);
+      expect(lines[i]!.token_ids, c.image).toEqual(c.generated_ids);
+      expect(lines[i]!.findings).toBe(c.prediction_after_eval_postprocessing);
+      expect(lines[i]!.stop_reason).toBe(c.stopped_on_eos ? 'eos' : 'max_new_tokens');
+      for (const stage of ['preprocess_ms', 'vision_ms', 'prefill_ms', 'decode_ms', 'decode_tokens_per_s'])
+        expect(lines[i]!.timings[stage], stage).toBeGreaterThan(0);
+    });
+  });
+
+  it('streams the findings as text and reports the stage timings on stderr', async () => {
+    const c = tinyManifest.cases.find((x) => x.stopped_on_eos)!;
+    const r = await cli([
+      'findings',
+      join(IMAGE_DIR, c.image),
+      '--model',
+      bundle,
+      ...promptFlags(c.prompt_id),
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${c.prediction_after_eval_postprocessing}\n`);
+    expect(r.stderr).toMatch(
+      /preprocess [\d.]+ ms \| vision [\d.]+ ms \| prefill [\d.]+ ms .* \| decode [\d.]+ ms/,
+    );
+  });
+
+  it('imports on the fly from --llava/--base with the same result', async () => {
+    const c = tinyManifest.cases[0]!;
+    const args = ['findings', join(IMAGE_DIR, c.image), '--llava', LLAVA_DIR, '--base', BASE_DIR, '--json'];
+    const r = await cli([
+      ...args,
+      '--max-new-tokens',
+      String(GOLDEN_MAX_NEW_TOKENS),
+      ...promptFlags(c.prompt_id),
+    ]);
+    expect(r.code).toBe(0);
+    expect(parseLines(r.stdout)[0]!.token_ids).toEqual(c.generated_ids);
+  });
+});
+
+describe('cxr findings errors', () => {
+  it('points to cxr pull when there are no weights', async () => {
+    const noBundle = await cli([
+      'findings',
+      join(IMAGE_DIR, 'CXR7_IM-2263-1001.png'),
+      '--model',
+      join(work, 'nope'),
+    ]);
+    expect(noBundle.code).toBe(2);
+    expect(noBundle.stderr).toContain('cxr pull');
+    const noDir = await cli(['findings', 'x.png', '--llava', join(work, 'no-llava'), '--base', BASE_DIR]);
+    expect(noDir.code).toBe(2);
+    expect(noDir.stderr).toContain('cxr pull');
+    const nothing = await cli(['findings', 'x.png']);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('cxr pull');
+  });
+
+  it('refuses a bundle whose files do not match the manifest', async () => {
+    const copy = join(work, 'tampered');
+    cpSync(bundle, copy, { recursive: true });
+    rmSync(join(copy, '.verified.json'), { force: true });
+    const tok = join(copy, 'tokenizer_config.json');
+    writeFileSync(tok, readFileSync(tok, 'utf8').replace('"legacy": false', '"legacy": true '));
+    const r = await cli(['findings', join(IMAGE_DIR, 'CXR7_IM-2263-1001.png'), '--model', copy]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/tokenizer_config\.json: file content differs from the manifest \(sha256\)/);
+  });
+
+  it('names a bad image and a bad option', async () => {
+    const bad = join(work, 'bad.png');
+    writeFileSync(bad, 'not an image');
+    const r = await cli(['findings', bad, '--model', bundle]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(bad);
+    const opt = await cli(['findings', bad, '--model', bundle, '--instruction', 'poem']);
+    expect(opt.code).toBe(2);
+    expect(opt.stderr).toContain('--instruction');
+  });
+});
+
+describe('cxr findings --batch', () => {
+  it('writes one line per study, keeps going past a bad image and resumes without redoing studies', async () => {
+    const dir = join(work, 'batch');
+    cpSync(IMAGE_DIR, dir, { recursive: true });
+    const list = join(dir, 'studies.jsonl');
+    const indication = 'cough\nfever';
+    writeFileSync(
+      list,
+      [
+        { id: 'a', image: 'CXR7_IM-2263-1001.png' },
+        { id: 'b', image: 'CXR7_IM-2263-1001.png', indication },
+        { id: 'broken', image: 'missing.png' },
+      ]
+        .map((x) => JSON.stringify(x))
+        .join('\n'),
+    );
+    const out = join(work, 'results.jsonl');
+    const args = ['findings', '--batch', list, '--out', out, '--model', bundle, '--max-new-tokens', '5'];
+    const first = await cli(args);
+    expect(first.code).toBe(2); // one study failed
+    expect(first.stdout).toContain('3 written, 0 skipped, 1 failed of 3');
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.id)).toEqual(['a', 'b', 'broken']);
+    expect(lines[0].token_ids).toEqual(tinyManifest.cases[0]!.generated_ids.slice(0, 5));
+    expect(lines[1].indication).toBe(indication);
+    expect(lines[2].error.code).toMatch(/^image\./);
+    expect(lines[2].error.message).toContain(`${join(dir, 'missing.png')}: no such file`);
+
+    // Without --resume an existing output is left alone.
+    expect((await cli(args)).code).toBe(2);
+    // A crash mid-line leaves a torn tail: resume cuts it and skips the finished studies.
+    appendFileSync(out, '{"id": "c", "fin');
+    const again = await cli([...args, '--resume']);
+    expect(again.stdout).toContain('0 written, 3 skipped');
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(3);
+  });
+
+  it('takes every image of a folder', async () => {
+    const dir = join(work, 'folder');
+    cpSync(IMAGE_DIR, dir, { recursive: true });
+    copyFileSync(join(IMAGE_DIR, 'CXR7_IM-2263-1001.png'), join(dir, 'notes.txt'));
+    const out = join(work, 'folder.jsonl');
+    const r = await cli([
+      'findings',
+      '--batch',
+      dir,
+      '--out',
+      out,
+      '--model',
+      bundle,
+      '--max-new-tokens',
+      '2',
+    ]);
+    expect(r.code).toBe(0);
+    const ids = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id);
+    expect(ids).toEqual(
+      tinyManifest.cases
+        .map((c) => c.image)
+        .filter((v, i, a) => a.indexOf(v) === i)
+        .sort(),
+    );
+  });
+});
