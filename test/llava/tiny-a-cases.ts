@@ -15,6 +15,7 @@ export interface TinyCase {
   prompt_id: string;
   generated_ids: number[];
   stopped_on_eos: boolean;
+  decoded_batch_decode_skip_special: string;
   prediction_after_eval_postprocessing: string;
 }
 
