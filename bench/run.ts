@@ -5,6 +5,7 @@
 const BENCHES: Record<string, () => Promise<{ main: (argv: string[]) => Promise<void> }>> = {
   chexbert: () => import('./chexbert.js'),
   image: () => import('./image.js'),
+  labels: () => import('./labels.js'),
 };
 
 async function run(): Promise<void> {
