@@ -4,17 +4,19 @@ import { join, resolve } from 'node:path';
 import { inputError } from '../errors.js';
 import {
   type AnswerFormat,
+  CHEXPROMPT_VERSION,
   type ChexpromptReport,
   chexprompt,
   chexpromptJson,
   chexpromptPerReport,
   defaultTemplate,
   formatChexpromptTable,
+  HEADLINE_METRICS,
   type JudgedPair,
   type PromptTemplate,
   parseTemplate,
 } from '../eval/chexprompt/index.js';
-import { readPairs } from '../eval/index.js';
+import { type MetricValue, type Pairs, readPairs } from '../eval/index.js';
 import type { BootstrapOptions } from '../eval/stats/index.js';
 import {
   AnswerCache,
@@ -27,81 +29,13 @@ import {
   type Pricing,
   parseJudgeSpec,
 } from '../judge/index.js';
-import { type CliIO, type Command, flag, int, type OptionSpec, type ParsedArgs, str } from './command.js';
+import { CHEXPROMPT_OPTIONS, DEFAULT_CONCURRENCY } from './chexprompt-options.js';
+import { type CliIO, type Command, flag, int, type ParsedArgs, str } from './command.js';
 import { bootstrapOptions, inputOptions, SHARED_EVAL_OPTIONS, stderrLogger, writeAtomic } from './eval.js';
 
 const PROGRESS_EVERY_MS = 5_000;
-const DEFAULT_CONCURRENCY = 4;
 
 const pick = (names: string[]) => Object.fromEntries(names.map((n) => [n, SHARED_EVAL_OPTIONS[n]!]));
-
-/** The judge options, shared with `cxr eval --metrics chexprompt`. */
-export const JUDGE_OPTIONS: Record<string, OptionSpec> = {
-  judge: {
-    type: 'string',
-    valueName: 'SPEC',
-    description:
-      'openai:MODEL, azure:DEPLOYMENT, ollama:MODEL, http://HOST:PORT/v1#MODEL or gguf:/path/model.gguf',
-  },
-  'prompt-file': {
-    type: 'string',
-    valueName: 'FILE',
-    description: 'prompt template with {{reference}} {{candidate}} [{{output_format}} {{examples}}]',
-  },
-  'answer-format': {
-    type: 'string',
-    valueName: 'list|json',
-    description: 'answer format asked for (default: json for judges that enforce a schema, else list)',
-  },
-  structured: { type: 'boolean', description: 'HTTP judges: ask for JSON-schema structured output' },
-  temperature: { type: 'string', valueName: 'T', description: 'sampling temperature', default: '0' },
-  'max-tokens': { type: 'string', valueName: 'N', description: 'answer tokens at most', default: '128' },
-  'judge-seed': { type: 'string', valueName: 'N', description: 'sampling seed sent to the judge' },
-  concurrency: {
-    type: 'string',
-    valueName: 'N',
-    description: 'requests in flight',
-    default: String(DEFAULT_CONCURRENCY),
-  },
-  rpm: {
-    type: 'string',
-    valueName: 'N',
-    description: 'requests per minute at most (0: no limit)',
-    default: '0',
-  },
-  timeout: { type: 'string', valueName: 'SEC', description: 'per-request timeout', default: '60' },
-  retries: { type: 'string', valueName: 'N', description: 'retries on 429/5xx/timeouts', default: '6' },
-  'parse-retries': {
-    type: 'string',
-    valueName: 'N',
-    description: 'asks again after an unreadable answer',
-    default: '2',
-  },
-  cache: {
-    type: 'string',
-    valueName: 'FILE',
-    description: 'answer cache (default: ~/.cache/cxr/judge-answers.sqlite)',
-  },
-  'no-cache': { type: 'boolean', description: 'neither read nor write the answer cache' },
-  'azure-endpoint': {
-    type: 'string',
-    valueName: 'URL',
-    description: 'Azure resource endpoint (or AZURE_OPENAI_ENDPOINT)',
-  },
-  'api-version': { type: 'string', valueName: 'V', description: 'Azure api-version (or OPENAI_API_VERSION)' },
-  price: {
-    type: 'string',
-    valueName: 'IN,OUT',
-    description: 'USD per million prompt,completion tokens (for the cost)',
-  },
-  threads: { type: 'string', valueName: 'N', description: 'GGUF judges: CPU threads' },
-  context: {
-    type: 'string',
-    valueName: 'N',
-    description: 'GGUF judges: context window in tokens',
-    default: '4096',
-  },
-};
 
 function num(args: ParsedArgs, name: string, fallback: number, min = 0): number {
   const v = str(args, name);
@@ -155,7 +89,7 @@ function cachePath(args: ParsedArgs, io: CliIO): string | undefined {
   return join(base, 'cxr', 'judge-answers.sqlite');
 }
 
-/** Judge every pair with the options of JUDGE_OPTIONS; the caller owns the printing. */
+/** Judge every pair with the options of CHEXPROMPT_OPTIONS; the caller owns the printing. */
 export async function runJudged(
   pairs: JudgedPair[],
   args: ParsedArgs,
@@ -262,7 +196,7 @@ export const chexpromptCommand: Command = {
       'bootstrap',
       'seed',
     ]),
-    ...JUDGE_OPTIONS,
+    ...CHEXPROMPT_OPTIONS,
     'per-report': {
       type: 'string',
       valueName: 'FILE.jsonl',
@@ -309,3 +243,54 @@ texts, so a rerun costs nothing and an interrupted run resumes. An answer that c
     return 0;
   },
 };
+
+/** Display scale of the aggregates: means and shares are plain numbers. */
+const CHEXPROMPT_SCALE = 1;
+
+/** `cxr eval --metrics ...,chexprompt`: judge the joined pairs and report the headline aggregates as metrics. */
+export async function chexpromptEvalMetrics(
+  pairs: Pairs,
+  args: ParsedArgs,
+  io: CliIO,
+  bootstrap: BootstrapOptions,
+  log: (message: string) => void,
+): Promise<MetricValue[]> {
+  const judged = pairs.ids.map((id, i) => ({
+    id,
+    candidate: pairs.predictions[i]!,
+    reference: pairs.references[i]!,
+  }));
+  const { report } = await runJudged(judged, args, io, bootstrap, log);
+  const { failed, reports } = report.aggregate;
+  if (failed > 0) {
+    const warning = `chexprompt: ${failed} of ${reports} reports failed (unreadable answers or judge errors) and are left out`;
+    pairs.warnings.push(warning);
+    log(`warning: ${warning}`);
+  }
+  return HEADLINE_METRICS.flatMap((name) => {
+    const e = report.aggregate.metrics[name];
+    if (!e) return [];
+    const metricName = `chexprompt_${name}`;
+    return [
+      {
+        name: metricName,
+        value: e.value,
+        low: e.low,
+        high: e.high,
+        point: e.point,
+        convention: e.resamples === 0 ? 'none' : e.convention,
+        scale: CHEXPROMPT_SCALE,
+        signature: `${metricName}|${report.signature}|scored:${report.aggregate.scored}|failed:${failed}`,
+        details: {
+          name: metricName,
+          version: CHEXPROMPT_VERSION,
+          compat: 'chexprompt',
+          tokenizer: 'none',
+          case: 'mixed',
+          smoothing: 'none',
+          options: { signature: report.signature, scored: report.aggregate.scored, failed },
+        },
+      },
+    ];
+  });
+}

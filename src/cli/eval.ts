@@ -8,7 +8,6 @@ import {
   evaluate,
   formatTable,
   METRICS,
-  parseMetricList,
   perReportLines,
   readPairs,
   renderHtml,
@@ -16,6 +15,7 @@ import {
   toJson,
 } from '../eval/index.js';
 import type { BootstrapOptions } from '../eval/stats/index.js';
+import { CHEXPROMPT_OPTIONS, splitChexpromptMetric } from './chexprompt-options.js';
 import { type CliIO, type Command, flag, int, type OptionSpec, type ParsedArgs, str } from './command.js';
 import { packageVersion } from './version.js';
 
@@ -151,6 +151,7 @@ export const evalCommand: Command = {
       valueName: 'FILE.jsonl',
       description: 'write per-pair values and labels',
     },
+    ...CHEXPROMPT_OPTIONS,
   },
   details: `
 Pairs are joined on id. Ids in one file only are reported and left out (--require-all makes that an error);
@@ -165,7 +166,7 @@ bootstrap settings).`,
       throw inputError('cli.missing_option', 'cxr eval needs --pred FILE', { field: '--pred' });
     }
     const ref = str(args, 'ref');
-    const metrics = parseMetricList(str(args, 'metrics'));
+    const { metrics, chexprompt } = splitChexpromptMetric(str(args, 'metrics'));
     const bootstrap = bootstrapOptions(args);
     const mode = outputMode(args);
     const quiet = flag(args, 'quiet');
@@ -184,6 +185,10 @@ bootstrap settings).`,
       bootstrap,
       onProgress: long ? log : undefined,
     });
+    if (chexprompt)
+      result.metrics.push(
+        ...(await (await import('./chexprompt.js')).chexpromptEvalMetrics(pairs, args, io, bootstrap, log)),
+      );
     const doc: EvalDocument = {
       n: result.n,
       metrics: result.metrics,

@@ -3,7 +3,13 @@
  * significant error and with no error at all, and per-type means, each with a bootstrap 95% interval over the
  * reports the judge scored. Failed reports are counted and shown, never scored as zero errors.
  */
-import { type BootstrapOptions, bootstrapMean, type Estimate } from '../stats/index.js';
+import {
+  type BootstrapOptions,
+  bootstrapMean,
+  type Estimate,
+  mean,
+  resolveBootstrap,
+} from '../stats/index.js';
 import { type CountRow, ERROR_TYPES, SIGNIFICANCE } from './counts.js';
 
 export interface ChexpromptAggregate {
@@ -46,8 +52,27 @@ export function aggregate(
   if (scored.length > 0) {
     for (const [name, values] of Object.entries(metricColumns(scored))) {
       // Plain means: the full-sample value with a percentile interval (the 'point' convention).
-      metrics[name] = bootstrapMean(values, 'point', bootstrap);
+      metrics[name] =
+        bootstrap.resamples === 0
+          ? withoutInterval(values, bootstrap)
+          : bootstrapMean(values, 'point', bootstrap);
     }
   }
   return { reports: scored.length + failed, scored: scored.length, failed, metrics };
+}
+
+/** `--bootstrap 0`: the mean alone, its interval NaN (shown as "-" / null). */
+function withoutInterval(values: number[], bootstrap: BootstrapOptions): Estimate {
+  const value = mean(values);
+  const { seed, confidence } = resolveBootstrap({ ...bootstrap, resamples: 1 });
+  return {
+    value,
+    low: Number.NaN,
+    high: Number.NaN,
+    point: value,
+    convention: 'point',
+    resamples: 0,
+    seed,
+    confidence,
+  };
 }

@@ -12,7 +12,13 @@ export {
   type TypeCounts,
 } from './counts.js';
 export { chexpromptJson, chexpromptPerReport, formatChexpromptTable, type RunFacts } from './format.js';
-export { type ChexpromptOptions, type ChexpromptReport, chexprompt, chexpromptSignature } from './metric.js';
+export {
+  CHEXPROMPT_VERSION,
+  type ChexpromptOptions,
+  type ChexpromptReport,
+  chexprompt,
+  chexpromptSignature,
+} from './metric.js';
 export { type ParseResult, parseAnswer } from './parse.js';
 export {
   ANSWER_FORMATS,

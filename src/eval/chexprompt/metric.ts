@@ -38,7 +38,7 @@ export function chexpromptSignature(o: ChexpromptOptions, hash: string): string 
     `max_tokens:${p.maxTokens}`,
     ...(p.seed === undefined ? [] : [`seed:${p.seed}`]),
     `parse_retries:${o.parseRetries ?? DEFAULT_PARSE_RETRIES}`,
-    bootstrapSignature(o.bootstrap),
+    o.bootstrap?.resamples === 0 ? 'bs:off' : bootstrapSignature(o.bootstrap),
   ].join('|');
 }
 
