@@ -7,6 +7,7 @@ export {
 } from './llama.js';
 export { decodeUtf8Bytes, SentencePieceBpe, SPACE_SYMBOL } from './sentencepiece.js';
 export {
+  emptyModel,
   ModelType,
   PieceType,
   parseSentencePieceModel,

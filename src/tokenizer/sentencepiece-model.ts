@@ -138,8 +138,8 @@ function readNormalizer(bytes: Uint8Array, m: SentencePieceModel): void {
   });
 }
 
-/** The schema's defaults, for fields a model file leaves out. */
-function emptyModel(): SentencePieceModel {
+/** The schema's defaults, for fields a model file leaves out (no pieces). */
+export function emptyModel(): SentencePieceModel {
   return {
     pieces: [],
     modelType: ModelType.Unigram,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   decodeUtf8Bytes,
+  emptyModel,
   LlamaTokenizer,
   ModelType,
   PieceType,
@@ -14,23 +15,13 @@ import {
 
 /** A hand-made BPE model: [piece, score, type?] rows. */
 function model(rows: [string, number, PieceType?][], byteFallback = false): SentencePieceModel {
+  const m = emptyModel();
   return {
+    ...m,
     pieces: rows.map(([piece, score, type]) => ({ piece, score, type: type ?? PieceType.Normal })),
     modelType: ModelType.Bpe,
     byteFallback,
-    unkId: 0,
-    bosId: 1,
-    eosId: 2,
-    padId: -1,
-    unkSurface: ' \u2047 ',
-    treatWhitespaceAsSuffix: false,
-    normalizer: {
-      name: 'identity',
-      precompiledCharsmapBytes: 0,
-      addDummyPrefix: true,
-      removeExtraWhitespaces: false,
-      escapeWhitespaces: true,
-    },
+    normalizer: { ...m.normalizer, name: 'identity', removeExtraWhitespaces: false },
   };
 }
 
