@@ -4,7 +4,7 @@
  * instead of being silently replaced by U+FFFD.
  */
 import { createReadStream } from 'node:fs';
-import { inputError } from '../errors.js';
+import { inputError, isCxrError } from '../errors.js';
 
 const CHUNK_BYTES = 1 << 20;
 const NEWLINE = 0x0a;
@@ -29,7 +29,7 @@ export async function* readLines(file: string): AsyncGenerator<Line> {
       throw inputError('eval.bad_utf8', `line ${number} is not valid UTF-8`, {
         file,
         expected: 'UTF-8 text',
-        found: `invalid byte sequence near byte ${firstBadByte(bytes)} of the line`,
+        found: `invalid byte sequence at byte offset ${firstBadByte(bytes)} of the line`,
       });
     }
   };
@@ -54,7 +54,7 @@ export async function* readLines(file: string): AsyncGenerator<Line> {
       pending = Buffer.from(data);
     }
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== undefined) {
+    if (!isCxrError(e) && (e as NodeJS.ErrnoException).code !== undefined) {
       throw inputError('eval.unreadable', `cannot read: ${(e as Error).message}`, { file });
     }
     throw e;
@@ -72,8 +72,19 @@ function firstBadByte(bytes: Uint8Array): number {
     try {
       d.decode(bytes.subarray(i, i + 1), { stream: true });
     } catch {
-      return i;
+      return sequenceStart(bytes, i);
     }
   }
   return bytes.length;
+}
+
+/** The decoder fails on the byte after an incomplete sequence: point at the sequence's lead byte instead. */
+function sequenceStart(bytes: Uint8Array, failedAt: number): number {
+  const LEAD = 0xc0;
+  const ASCII_END = 0x80;
+  for (let k = failedAt - 1; k >= Math.max(0, failedAt - 3); k--) {
+    if (bytes[k]! >= LEAD) return k;
+    if (bytes[k]! < ASCII_END) break;
+  }
+  return failedAt;
 }

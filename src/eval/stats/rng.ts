@@ -55,10 +55,15 @@ export class Mt19937 {
 
   private twist(): void {
     const mt = this.mt;
-    for (let i = 0; i < STATE_WORDS; i++) {
-      const y = (mt[i]! & UPPER_MASK) | (mt[(i + 1) % STATE_WORDS]! & LOWER_MASK);
-      mt[i] = mt[(i + SHIFT_WORDS) % STATE_WORDS]! ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
-    }
+    const mix = (i: number, next: number, far: number): void => {
+      const y = (mt[i]! & UPPER_MASK) | (mt[next]! & LOWER_MASK);
+      mt[i] = mt[far]! ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+    };
+    // three loops instead of modular indexing: the wrap-around points are fixed
+    let i = 0;
+    for (; i < STATE_WORDS - SHIFT_WORDS; i++) mix(i, i + 1, i + SHIFT_WORDS);
+    for (; i < STATE_WORDS - 1; i++) mix(i, i + 1, i + SHIFT_WORDS - STATE_WORDS);
+    mix(STATE_WORDS - 1, 0, SHIFT_WORDS - 1);
     this.pos = 0;
   }
 }

@@ -4,6 +4,7 @@
  * `sacrebleu.sentence_bleu` does; corpus BLEU does not.
  */
 import { type AdditiveStats, pointValue } from '../stats/index.js';
+import { countNgrams, ngramOrder, tokenCount, Vocabulary } from './ngrams.js';
 import { type CorpusScore, checkSameLength, type MetricSignature, type TextMetric } from './signature.js';
 import { tokenize13a } from './tokenize.js';
 
@@ -24,30 +25,14 @@ export interface BleuScore {
   refLen: number;
 }
 
-function ngramCounts(tokens: readonly string[], maxOrder: number): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (let n = 1; n <= maxOrder; n++) {
-    for (let i = 0; i + n <= tokens.length; i++) {
-      // tokens never contain whitespace, so a space-joined key is unambiguous
-      const key = n === 1 ? tokens[i]! : tokens.slice(i, i + n).join(' ');
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-  }
-  return counts;
-}
-
-/** Statistics of pre-tokenised hypothesis and reference. */
-export function bleuStatsOfTokens(
-  hyp: readonly string[],
-  ref: readonly string[],
-  maxOrder: number,
-): BleuStats {
+/** Statistics of hypothesis and reference encoded by one `Vocabulary`. */
+export function bleuStatsOfEncoded(hyp: string, ref: string, maxOrder: number): BleuStats {
   const stats = new Float64Array(2 + 2 * maxOrder);
-  stats[0] = hyp.length;
-  stats[1] = ref.length;
-  const refCounts = ngramCounts(ref, maxOrder);
-  for (const [ngram, count] of ngramCounts(hyp, maxOrder)) {
-    const n = countSpaces(ngram);
+  stats[0] = tokenCount(hyp);
+  stats[1] = tokenCount(ref);
+  const refCounts = countNgrams(ref, maxOrder);
+  for (const [ngram, count] of countNgrams(hyp, maxOrder)) {
+    const n = ngramOrder(ngram) - 1;
     stats[2 + maxOrder + n]! += count;
     const inRef = refCounts.get(ngram);
     if (inRef !== undefined) stats[2 + n]! += Math.min(count, inRef);
@@ -55,14 +40,17 @@ export function bleuStatsOfTokens(
   return stats;
 }
 
-function countSpaces(s: string): number {
-  let c = 0;
-  for (let i = s.indexOf(' '); i !== -1; i = s.indexOf(' ', i + 1)) c++;
-  return c;
-}
-
-export function bleuStats(hypothesis: string, reference: string, maxOrder = 4): BleuStats {
-  return bleuStatsOfTokens(tokenize13a(hypothesis), tokenize13a(reference), maxOrder);
+export function bleuStats(
+  hypothesis: string,
+  reference: string,
+  maxOrder = 4,
+  vocab = new Vocabulary(),
+): BleuStats {
+  return bleuStatsOfEncoded(
+    vocab.encode(tokenize13a(hypothesis)),
+    vocab.encode(tokenize13a(reference)),
+    maxOrder,
+  );
 }
 
 /** sacrebleu `BLEU.compute_bleu` with smooth_method="exp". */
@@ -145,8 +133,9 @@ export function bleuMetric(maxOrder: number): TextMetric {
       const width = 2 + 2 * maxOrder;
       const rows = new Float64Array(predictions.length * width);
       const perPair = new Float64Array(predictions.length);
+      const vocab = new Vocabulary();
       for (let i = 0; i < predictions.length; i++) {
-        const s = bleuStats(predictions[i]!, references[i]!, maxOrder);
+        const s = bleuStats(predictions[i]!, references[i]!, maxOrder, vocab);
         rows.set(s, i * width);
         perPair[i] = computeBleu(s, maxOrder, true).score;
       }

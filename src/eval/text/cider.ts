@@ -6,6 +6,7 @@
  * orders, x10. Tokenisation: lowercase, runs of [a-z0-9] (no PTB tokenizer, no Java).
  */
 import { type AdditiveStats, pointValue } from '../stats/index.js';
+import { countNgrams, ngramOrder, Vocabulary } from './ngrams.js';
 import { type CorpusScore, checkSameLength, type MetricSignature, type TextMetric } from './signature.js';
 import { tokenizeLowerAlnum } from './tokenize.js';
 
@@ -22,16 +23,10 @@ interface NgramVector {
   length: number;
 }
 
-function ngramCounts(tokens: readonly string[]): Map<string, number>[] {
-  const byOrder: Map<string, number>[] = [];
-  for (let n = 1; n <= MAX_ORDER; n++) {
-    const counts = new Map<string, number>();
-    for (let i = 0; i + n <= tokens.length; i++) {
-      const key = n === 1 ? tokens[i]! : tokens.slice(i, i + n).join(' ');
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    byOrder.push(counts);
-  }
+/** Counts per order (index n - 1), each in the insertion order of pycocoevalcap's precook. */
+function ngramCounts(encoded: string): Map<string, number>[] {
+  const byOrder: Map<string, number>[] = Array.from({ length: MAX_ORDER }, () => new Map());
+  for (const [key, count] of countNgrams(encoded, MAX_ORDER)) byOrder[ngramOrder(key) - 1]!.set(key, count);
   return byOrder;
 }
 
@@ -74,7 +69,8 @@ function similarity(hyp: NgramVector, ref: NgramVector): number {
 /** Per-pair CIDEr-D of a whole scored set (document frequencies from its references). */
 export function ciderD(predictions: readonly string[], references: readonly string[]): Float64Array {
   checkSameLength(predictions, references);
-  const refCounts = references.map((r) => ngramCounts(tokenizeLowerAlnum(r)));
+  const vocab = new Vocabulary();
+  const refCounts = references.map((r) => ngramCounts(vocab.encode(tokenizeLowerAlnum(r))));
   const df = new Map<string, number>();
   for (const orders of refCounts) {
     for (const order of orders) for (const ngram of order.keys()) df.set(ngram, (df.get(ngram) ?? 0) + 1);
@@ -82,7 +78,7 @@ export function ciderD(predictions: readonly string[], references: readonly stri
   const logN = Math.log(references.length);
   const out = new Float64Array(predictions.length);
   for (let i = 0; i < predictions.length; i++) {
-    const hyp = toVector(ngramCounts(tokenizeLowerAlnum(predictions[i]!)), df, logN);
+    const hyp = toVector(ngramCounts(vocab.encode(tokenizeLowerAlnum(predictions[i]!))), df, logN);
     const ref = toVector(refCounts[i]!, df, logN);
     // mean over the 4 orders, one reference, x10
     out[i] = (similarity(hyp, ref) / MAX_ORDER) * CIDER_SCALE;
