@@ -19,9 +19,30 @@ export {
   toFloat32,
 } from './dtype.js';
 export { RandomAccessFile } from './file.js';
+export {
+  DEFAULT_ATTEMPTS,
+  downloadRepo,
+  HF_ENDPOINT,
+  type HubFile,
+  type HubOptions,
+  type HubProgress,
+  type HubRepo,
+  listRepo,
+  lockedCommit,
+} from './hub.js';
 export { BASE_FILES, LLAVA_RAD_FILES, openLlavaRad, readLlavaRadConfig } from './llava-rad.js';
 export { loraPairs, type MergePrecision, mergeLora, mergeMatrix } from './lora.js';
 export { detectFormat, openModelDir, openSharded, openTensorFile, type WeightFormat } from './open.js';
+export {
+  licenceAccepted,
+  PULL_TARGETS,
+  type PullOptions,
+  type PullRepo,
+  type PullResult,
+  type PullTarget,
+  pull,
+  pullTarget,
+} from './pull.js';
 export { openSafetensors } from './safetensors.js';
 export { EntrySource, prefixView, type TensorEntry } from './source.js';
 export { openTorchZip, TorchCheckpoint, type TorchLoadOptions, TorchTensor } from './torch.js';
