@@ -21,12 +21,12 @@ export interface StoredFrame {
 const { NativeCodecs, Context } = dcmjsCodecs;
 let codecsReady: Promise<void> | undefined;
 
-/** Load the WebAssembly codecs once per process. */
-export function initCodecs(): Promise<void> {
+/** Load the WebAssembly codecs (once per process, and again after a reset). */
+export async function initCodecs(): Promise<void> {
   // The library logs codec errors to the console; we report them as typed errors instead.
   dcmjsCodecs.log.setLevel('silent');
   codecsReady ??= NativeCodecs.initializeAsync();
-  return codecsReady;
+  await codecsReady;
 }
 
 function resetCodecs(): void {
@@ -100,7 +100,9 @@ export async function decodeFirstFrame(parsed: ParsedDicom): Promise<StoredFrame
   let photometric = px.photometric;
   let planar = px.planarConfiguration;
   if (syntax.encoding !== 'native') {
-    await initCodecs();
+    // Another image's failed decode may reset the codecs while we wait; the check and the synchronous
+    // decode run in one turn of the event loop, so nothing can intervene between them.
+    while (!NativeCodecs.isInitialized()) await initCodecs();
     const decoded = runCodec(parsed, syntax.encoding, encoded);
     raw = decoded.bytes;
     photometric = decoded.photometric ?? photometric;

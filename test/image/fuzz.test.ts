@@ -108,3 +108,26 @@ describe('fuzz: corrupted files give input errors, never a crash or a hang', () 
     expect(codes.size).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe('concurrent loads', () => {
+  it('a corrupt compressed DICOM failing mid-batch does not break the others (codec reset is safe)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cxr-conc-'));
+    const spec = { width: 48, height: 40, values: testPattern(48, 40), bitsStored: 12 };
+    const good = await makeDicom(spec, SYNTAX.j2kLossless);
+    const bad = Uint8Array.from(good);
+    // Scramble the end of the codestream, keeping the sequence delimiter (last 8 bytes) intact.
+    for (let i = bad.length - 300; i < bad.length - 8; i++) bad[i] = (i * 37) & 0xff;
+    const files = Array.from({ length: 12 }, (_, i) => {
+      const f = join(dir, `${i}.dcm`);
+      writeFileSync(f, i % 3 === 1 ? bad : good);
+      return f;
+    });
+    const results = await Promise.allSettled(files.map((f) => loadImage(f)));
+    results.forEach((r, i) => {
+      if (i % 3 === 1) {
+        expect(r.status).toBe('rejected');
+        expect((r as PromiseRejectedResult).reason.code).toBe('dicom.corrupt');
+      } else expect(r.status).toBe('fulfilled');
+    });
+  });
+});
