@@ -80,7 +80,12 @@ export const LEXICON: Record<Observation, ObservationLexicon> = {
       'enlarged heart',
       'heart enlarge',
     ],
-    exclusions: ['over the cardiac silhouette', 'overlying the cardiac silhouette', 'behind the heart'],
+    exclusions: [
+      'over the cardiac silhouette',
+      'overlying the cardiac silhouette',
+      'over the heart',
+      'behind the heart',
+    ],
   },
   'Lung Lesion': {
     mentions: [

@@ -173,6 +173,8 @@ interface CueSet {
   modifier: RegExp;
   /** Cues whose reach is the noun phrase after them with all its conjuncts ("normal in size and contour"). */
   complement: RegExp;
+  /** Whether a complement reaches through "of" ("normal size of the heart"). */
+  complementThroughOf?: boolean;
   /** Predicates about the subject before them. */
   backward: RegExp;
   /** Whether a backward predicate after a linking verb other than a copula reaches non-head nouns too. */
@@ -216,7 +218,7 @@ const NEGATION: CueSet = {
     'rather than',
     'never',
   ]),
-  modifier: words(['clear', 'resolved', 'absent']),
+  modifier: words(['clear', 'absent']),
   complement: words([
     '(?:normal|within normal limits|unremarkable) (?:in|for)',
     'within normal limits ,',
@@ -225,6 +227,7 @@ const NEGATION: CueSet = {
     'unremarkable',
     'nonenlarged',
   ]),
+  complementThroughOf: true,
   backward: words([
     'normal',
     '(?:near |at )?(?:the )?(?:upper |top |high )(?:limits? |range )?normal',
@@ -333,7 +336,7 @@ function clauseEnd(a: Analysis, from: number): number {
 }
 
 /** The end of a noun phrase starting at `from`, running through its "and"/"," conjuncts when `conjuncts`. */
-function phraseEnd(a: Analysis, from: number, conjuncts: boolean): number {
+function phraseEnd(a: Analysis, from: number, conjuncts: boolean, throughOf = false): number {
   let i = from;
   while (i < a.tokens.length) {
     const w = word(a, i);
@@ -341,7 +344,7 @@ function phraseEnd(a: Analysis, from: number, conjuncts: boolean): number {
       i++;
       continue;
     }
-    if (NP_END.has(w) && i > from && !(conjuncts && w === 'of')) break;
+    if (NP_END.has(w) && i > from && !(throughOf && w === 'of')) break;
     i++;
   }
   return i;
@@ -368,6 +371,7 @@ function subjectBefore(
     const w = word(a, end - 1);
     if (COPULA.has(w)) copula = true;
     else if (LINKING_VERB.has(w)) verb = true;
+    else if (w === 'xxxx' && !(COPULA.has(word(a, end - 2)) || LINKING_VERB.has(word(a, end - 2)))) break;
     else if (!PREDICATE_ADVERB.has(w) && !(COORDINATED_PREDICATE.has(w) && !prepositional)) break;
     end--;
   }
@@ -392,10 +396,11 @@ function subjectBefore(
   return { start, end, copula, verb };
 }
 
-function forwardReach(a: Analysis, pattern: RegExp, m: Mention, reach: Reach): boolean {
+function forwardReach(a: Analysis, pattern: RegExp, m: Mention, reach: Reach, throughOf = false): boolean {
   return cuesOf(a, pattern).some((c) => {
     if (c.last > m.first) return false;
-    const end = reach === 'clause' ? clauseEnd(a, c.last) : phraseEnd(a, c.last, reach === 'conjuncts');
+    const end =
+      reach === 'clause' ? clauseEnd(a, c.last) : phraseEnd(a, c.last, reach === 'conjuncts', throughOf);
     return m.first < end;
   });
 }
@@ -420,7 +425,7 @@ function matches(a: Analysis, cues: CueSet, m: Mention): boolean {
   return (
     forwardReach(a, cues.forward, m, 'clause') ||
     forwardReach(a, cues.modifier, m, 'phrase') ||
-    forwardReach(a, cues.complement, m, 'conjuncts') ||
+    forwardReach(a, cues.complement, m, 'conjuncts', cues.complementThroughOf) ||
     backwardReach(a, cues, m)
   );
 }
