@@ -111,11 +111,13 @@ export async function inspectImage(path: string): Promise<{ metadata: ImageMetad
 }
 
 /**
- * Anything a decoder throws on a bad file is the file's fault: report it as an input error naming the file
- * (library messages are not always Error instances, and WebAssembly aborts are RuntimeErrors).
+ * What a decoder throws on a bad file is the file's fault: report it as an input error naming the file
+ * (library messages are not always Error instances, and WebAssembly aborts are RuntimeErrors). Programming
+ * errors (TypeError, ReferenceError) stay internal so that bugs are not blamed on the user's file.
  */
 function asInputError(file: string, e: unknown): Error {
   if (isCxrError(e)) return e;
+  if (e instanceof TypeError || e instanceof ReferenceError) return e;
   const message = e instanceof Error ? e.message : typeof e === 'string' ? e : JSON.stringify(e);
   if (e instanceof RangeError && /allocation|Array buffer/i.test(message))
     return inputError('image.too_large', 'not enough memory to decode this image', { file, cause: e });
