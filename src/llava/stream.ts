@@ -9,6 +9,8 @@
 /** What streaming needs from a tokenizer (LlamaTokenizer provides it). */
 export interface Detokenizer {
   readonly eosTokenId: number;
+  /** Ids that `skipSpecialTokens` removes. */
+  readonly specialIds: ReadonlySet<number>;
   decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
   isByteToken(id: number): boolean;
 }
@@ -23,9 +25,10 @@ export class StreamDecoder {
   private stable = '';
   /**
    * Only a short window of ids is re-decoded per token: `stable` covers ids[0, readOffset), and the window
-   * starts at `prefixOffset`, a token that is not a byte piece (so no byte run straddles it). Decoding
-   * ids[prefixOffset, n) and ids[prefixOffset, readOffset) treats their first piece alike, so the difference
-   * is exactly the new text of the full decode.
+   * starts at `prefixOffset`, an ordinary piece: not a byte piece (so no byte run straddles it) and not a
+   * special token (which decodes to nothing, so the dummy-prefix rule would fall on the piece after it).
+   * Decoding ids[prefixOffset, n) and ids[prefixOffset, readOffset) treats that first piece alike, so the
+   * difference is exactly the new text of the full decode.
    */
   private prefixOffset = 0;
   private readOffset = 0;
@@ -67,11 +70,14 @@ export class StreamDecoder {
       this.tokenizer.decode(this.ids.slice(this.prefixOffset, to), { skipSpecialTokens: true });
     const last = this.ids.length - 1;
     const window = decode(this.ids.length);
-    if (!final && this.tokenizer.isByteToken(this.ids[last]!) && window.endsWith(REPLACEMENT_CHARACTER))
-      return;
+    // Special tokens vanish from the decode, so a byte run can continue across one.
+    const visible = this.ids.findLast((t) => !this.tokenizer.specialIds.has(t));
+    const pending = visible !== undefined && this.tokenizer.isByteToken(visible);
+    if (!final && pending && window.endsWith(REPLACEMENT_CHARACTER)) return;
     this.stable += window.slice(decode(this.readOffset).length);
     this.readOffset = this.ids.length;
-    if (!this.tokenizer.isByteToken(this.ids[last]!)) this.prefixOffset = last;
+    const id = this.ids[last]!;
+    if (!this.tokenizer.isByteToken(id) && !this.tokenizer.specialIds.has(id)) this.prefixOffset = last;
     this.findStop();
   }
 
