@@ -5,6 +5,7 @@
 const BENCHES: Record<string, () => Promise<{ main: (argv: string[]) => Promise<void> }>> = {
   chexbert: () => import('./chexbert.js'),
   eval: () => import('./eval.js'),
+  findings: () => import('./findings.js'),
   image: () => import('./image.js'),
   labels: () => import('./labels.js'),
 };
