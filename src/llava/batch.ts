@@ -4,7 +4,7 @@
  * from a crash is cut off on resume); `resume` skips studies whose line is already there.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { appendFile, truncate } from 'node:fs/promises';
+import { appendFile, mkdir, truncate } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { inputError, isCxrError } from '../errors.js';
 import type { FindingsOptions, FindingsResult, LlavaModel } from './pipeline.js';
@@ -118,6 +118,7 @@ export async function runBatch(
     throw inputError('batch.output_exists', 'the output exists; pass --resume to continue it or remove it', {
       file: out,
     });
+  await mkdir(dirname(out), { recursive: true });
   const start = performance.now();
   const progress = { done: 0, total: studies.length, skipped: 0, failed: 0, elapsedMs: 0 };
   const report = (last?: StudyLine) =>

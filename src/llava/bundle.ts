@@ -134,7 +134,18 @@ async function writeManifest(dir: string, dtype: BundleDtype): Promise<BundleMan
     files,
   };
   await writeFile(join(dir, BUNDLE_FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
+  // The files were just hashed: stamp them so the first load need not hash gigabytes again (rename keeps mtimes).
+  await writeStamp(dir, manifest);
   return manifest;
+}
+
+async function writeStamp(dir: string, manifest: BundleManifest): Promise<void> {
+  const stamp: Stamp = {};
+  for (const name of Object.keys(manifest.files)) {
+    const info = await stat(join(dir, name));
+    stamp[name] = { bytes: info.size, mtimeMs: info.mtimeMs };
+  }
+  await writeFile(join(dir, BUNDLE_FILES.verified), JSON.stringify(stamp));
 }
 
 /** rename(2) the finished folder into place; an existing bundle (with --force) is moved aside first. */
@@ -201,7 +212,6 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
 async function verifyFiles(root: string, manifest: BundleManifest): Promise<void> {
   const stampPath = join(root, BUNDLE_FILES.verified);
   const previous: Stamp = existsSync(stampPath) ? (safeJson(stampPath) as Stamp) : {};
-  const stamp: Stamp = {};
   for (const [name, expected] of Object.entries(manifest.files)) {
     const path = join(root, name);
     const info = await stat(path).catch(() => null);
@@ -223,10 +233,9 @@ async function verifyFiles(root: string, manifest: BundleManifest): Promise<void
           found: sha,
         });
     }
-    stamp[name] = { bytes: info.size, mtimeMs: info.mtimeMs };
   }
   // A read-only bundle is verified in full every time; that is slower, not wrong.
-  await writeFile(stampPath, JSON.stringify(stamp)).catch(() => undefined);
+  await writeStamp(root, manifest).catch(() => undefined);
 }
 
 function readJson(path: string): unknown {
