@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ main: (argv: string[]) => Promise<
   findings: () => import('./findings.js'),
   image: () => import('./image.js'),
   labels: () => import('./labels.js'),
+  weights: () => import('./weights.js'),
 };
 
 async function run(): Promise<void> {

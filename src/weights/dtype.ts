@@ -29,7 +29,8 @@ export function numelOf(shape: readonly number[]): number {
 /** float32 value of every fp16 bit pattern: a 256 KiB table makes the upcast one lookup per element. */
 let f16Table: Float32Array | undefined;
 
-function fp16Table(): Float32Array {
+/** The shared table (do not modify). */
+export function fp16ToFloat32Table(): Float32Array {
   if (f16Table) return f16Table;
   const table = new Float32Array(65536);
   for (let h = 0; h < 65536; h++) table[h] = fp16BitsToNumber(h);
@@ -82,7 +83,7 @@ function roundShift(value: number, shift: number): number {
 
 /** The fp16 value nearest to x (ties to even), as a number. */
 export function roundToFp16(x: number): number {
-  return fp16Table()[float32ToFp16Bits(x)]!;
+  return fp16ToFloat32Table()[float32ToFp16Bits(x)]!;
 }
 
 /** Exact float32 copy of little-endian tensor bytes of any supported dtype. */
@@ -98,7 +99,7 @@ export function toFloat32(bytes: Uint8Array, dtype: TensorDtype): Float32Array {
       out.set(new Float64Array(aligned.buffer, aligned.byteOffset, n));
       break;
     case 'F16': {
-      const table = fp16Table();
+      const table = fp16ToFloat32Table();
       const src = new Uint16Array(aligned.buffer, aligned.byteOffset, n);
       for (let i = 0; i < n; i++) out[i] = table[src[i]!]!;
       break;
@@ -130,13 +131,6 @@ export function toFloat32(bytes: Uint8Array, dtype: TensorDtype): Float32Array {
       break;
   }
   return out;
-}
-
-/** Float32 values rounded to fp16, as little-endian bytes. */
-export function float32ToFp16Bytes(values: Float32Array): Uint8Array {
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = float32ToFp16Bits(values[i]!);
-  return new Uint8Array(out.buffer);
 }
 
 /** A view whose offset is a multiple of `align` (copies only when the input is misaligned). */

@@ -7,7 +7,7 @@
  * to fp16. 'fp32' keeps float32(W + s * B @ A) computed in float64.
  */
 import { inputError } from '../errors.js';
-import { float32ToFp16Bytes, roundToFp16 } from './dtype.js';
+import { float32ToFp16Bits, fp16ToFloat32Table, toFloat32 } from './dtype.js';
 import { EntrySource, entriesOf, type TensorEntry } from './source.js';
 import type { LoraConfig, TensorSource } from './types.js';
 
@@ -107,22 +107,45 @@ function mergedEntry(
   if (b.shape.length !== 2 || b.shape[0] !== out || b.shape[1] !== r) {
     throw mismatch(pair.b, `[${out}, ${r}] (out from ${name}, r from adapter_config.json)`, `[${b.shape}]`);
   }
-  const dtype = precision === 'fp16' ? 'F16' : 'F32';
-  const merged = async () => {
-    const [wv, av, bv] = await Promise.all([
-      base.readFloat32(name),
-      adapter.readFloat32(pair.a!),
-      adapter.readFloat32(pair.b!),
-    ]);
-    return mergeMatrix(wv, av, bv, out, inp, r, scaling, precision);
-  };
+  const shape = [out, inp];
+  if (precision === 'fp32') {
+    return {
+      info: { name, dtype: 'F32', shape },
+      read: async () => {
+        const [wv, av, bv] = await Promise.all([
+          base.readFloat32(name),
+          adapter.readFloat32(pair.a!),
+          adapter.readFloat32(pair.b!),
+        ]);
+        return new Uint8Array(mergeMatrix(wv, av, bv, out, inp, r, scaling, 'fp32').buffer);
+      },
+    };
+  }
   return {
-    info: { name, dtype, shape: [out, inp] },
+    info: { name, dtype: 'F16', shape },
     read: async () => {
-      const m = await merged();
-      return precision === 'fp16' ? float32ToFp16Bytes(m) : new Uint8Array(m.buffer);
+      const [wBits, av, bv] = await Promise.all([
+        fp16BitsOf(base, name),
+        adapter.readFloat32(pair.a!),
+        adapter.readFloat32(pair.b!),
+      ]);
+      return new Uint8Array(mergeFp16Bits(wBits, av, bv, out, inp, r, scaling).buffer);
     },
   };
+}
+
+/** W as fp16 bits: as stored when the base is fp16 (the released Vicuna), else rounded (the builder loads in fp16). */
+async function fp16BitsOf(source: TensorSource, name: string): Promise<Uint16Array> {
+  if (source.info(name).dtype === 'F16') {
+    const b = await source.readBytes(name);
+    return b.byteOffset % 2 === 0
+      ? new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2)
+      : new Uint16Array(b.slice().buffer);
+  }
+  const v = await source.readFloat32(name);
+  const out = new Uint16Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = float32ToFp16Bits(v[i]!);
+  return out;
 }
 
 /**
@@ -142,19 +165,41 @@ export function mergeMatrix(
   scaling: number,
   precision: MergePrecision,
 ): Float32Array {
-  const result = new Float32Array(out * inp);
-  // separate monomorphic loops: a union-typed row buffer would make every access polymorphic
   if (precision === 'fp16') {
-    const acc = new Float32Array(inp);
-    for (let i = 0; i < out; i++) {
-      rowF32(acc, a, b, i * r, inp, r);
-      writeRowFp16(result, w, acc, i * inp, inp, scaling);
-    }
-  } else {
-    const acc = new Float64Array(inp);
-    for (let i = 0; i < out; i++) {
-      rowF64(acc, a, b, i * r, inp, r);
-      for (let j = 0, o = i * inp; j < inp; j++, o++) result[o] = w[o]! + scaling * acc[j]!;
+    const wBits = new Uint16Array(w.length);
+    for (let i = 0; i < w.length; i++) wBits[i] = float32ToFp16Bits(w[i]!);
+    const bits = mergeFp16Bits(wBits, a, b, out, inp, r, scaling);
+    return toFloat32(new Uint8Array(bits.buffer), 'F16');
+  }
+  const result = new Float32Array(out * inp);
+  const acc = new Float64Array(inp);
+  for (let i = 0; i < out; i++) {
+    rowF64(acc, a, b, i * r, inp, r);
+    for (let j = 0, o = i * inp; j < inp; j++, o++) result[o] = w[o]! + scaling * acc[j]!;
+  }
+  return result;
+}
+
+/**
+ * The fp16 merge on fp16 bits: fp16(float32(W) + float32(float32(B@A) * scaling)), where B@A is
+ * summed in float32 in k order and the in-place add of torch rounds the float32 sum to fp16.
+ */
+export function mergeFp16Bits(
+  wBits: Uint16Array,
+  a: Float32Array,
+  b: Float32Array,
+  out: number,
+  inp: number,
+  r: number,
+  scaling: number,
+): Uint16Array {
+  const result = new Uint16Array(out * inp);
+  const acc = new Float32Array(inp);
+  const half = fp16ToFloat32Table();
+  for (let i = 0; i < out; i++) {
+    rowF32(acc, a, b, i * r, inp, r);
+    for (let j = 0, o = i * inp; j < inp; j++, o++) {
+      result[o] = float32ToFp16Bits(Math.fround(half[wBits[o]!]! + Math.fround(acc[j]! * scaling)));
     }
   }
   return result;
@@ -220,21 +265,5 @@ function rowF64(
     const bk = b[bRow + k]!;
     const ak = k * inp;
     for (let j = 0; j < inp; j++) acc[j] = acc[j]! + bk * a[ak + j]!;
-  }
-}
-
-function writeRowFp16(
-  result: Float32Array,
-  w: Float32Array,
-  acc: Float32Array,
-  offset: number,
-  inp: number,
-  scaling: number,
-): void {
-  for (let j = 0; j < inp; j++) {
-    // float32(B@A) * scaling, added to fp16(W) in float32, then rounded to fp16 (torch's in-place add)
-    const delta = Math.fround(acc[j]! * scaling);
-    const wHalf = roundToFp16(w[offset + j]!);
-    result[offset + j] = roundToFp16(Math.fround(wHalf + delta));
   }
 }
