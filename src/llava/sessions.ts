@@ -4,8 +4,8 @@
  * Graphs: vision (ViT + projector), embed (token rows) and decoder (models/llama.ts). They are built from the
  * weights in memory (`createSessions`) or written to a folder and loaded back (`saveGraphs` / `loadSessions`).
  *
- * The KV cache: one float32 buffer per layer for keys and one for values, [heads, capacity, headDim], owned here
- * and handed to the decoder as inputs (wrapped, not copied). Each run returns only the new rows, which are written
+ * The KV cache: one float32 buffer per layer for keys [heads, headDim, capacity] (transposed, see models/llama.ts)
+ * and one for values [heads, capacity, headDim], owned here and handed to the decoder as inputs (wrapped, not copied). Each run returns only the new rows, which are written
  * into the buffers at the current length; capacity grows in chunks, so a decode step moves no cache data.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -240,7 +240,7 @@ export class OrtVisionEncoder implements VisionEncoder {
   }
 }
 
-/** The per-sequence KV cache: buffers [heads, capacity, headDim] per layer, valid up to `length`. */
+/** The per-sequence KV cache: key and value buffers per layer (layouts above), valid up to `length`. */
 class KvState implements DecoderState {
   released = false;
   constructor(
@@ -257,6 +257,8 @@ export class OrtCausalLM implements CausalLM {
   /** Decoder runs so far and the past length each saw (tests use it to prove the cached path ran). */
   readonly runs: { past: number; tokens: number }[] = [];
   private readonly rowSize: number;
+  private readonly keyLayout: CacheLayout;
+  private readonly valueLayout: CacheLayout;
 
   constructor(
     private readonly embedSession: ort.InferenceSession,
@@ -266,6 +268,8 @@ export class OrtCausalLM implements CausalLM {
     this.vocabSize = spec.vocabSize;
     this.maxContext = spec.maxContext;
     this.rowSize = spec.heads * spec.headDim;
+    this.keyLayout = { lines: spec.heads * spec.headDim, width: 1 };
+    this.valueLayout = { lines: spec.heads, width: spec.headDim };
   }
 
   async prefill(inputIds: number[], imageRows: Float32Array | null) {
@@ -370,77 +374,68 @@ export class OrtCausalLM implements CausalLM {
     // An empty cache is fed as one masked zero row (zero-length tensors are not accepted everywhere).
     const pastRows = past === 0 ? 1 : state.capacity;
     const pastData = (buf: Float32Array) => (past === 0 ? new Float32Array(heads * d) : buf);
+    const mask = attentionMask(past, pastRows, tokens);
     const feeds: Record<string, ort.Tensor> = {
       [DECODER_IO.embeds]: new ort.Tensor('float32', embeds, [1, tokens, hidden]),
       [DECODER_IO.positions]: new ort.Tensor('int64', positionIds(past, tokens), [1, tokens]),
-      [DECODER_IO.mask]: new ort.Tensor('float32', attentionMask(past, pastRows, tokens), [
-        1,
-        1,
-        tokens,
-        pastRows + tokens,
-      ]),
+      [DECODER_IO.mask]: new ort.Tensor('float32', mask, [1, 1, tokens, pastRows + tokens]),
     };
     for (let i = 0; i < this.spec.layers; i++) {
-      feeds[DECODER_IO.pastKey(i)] = new ort.Tensor('float32', pastData(state.keys[i]!), [
-        1,
-        heads,
-        pastRows,
-        d,
-      ]);
-      feeds[DECODER_IO.pastValue(i)] = new ort.Tensor('float32', pastData(state.values[i]!), [
-        1,
-        heads,
-        pastRows,
-        d,
-      ]);
+      const keys = pastData(state.keys[i]!);
+      feeds[DECODER_IO.pastKey(i)] = new ort.Tensor('float32', keys, [1, heads, d, pastRows]);
+      const values = pastData(state.values[i]!);
+      feeds[DECODER_IO.pastValue(i)] = new ort.Tensor('float32', values, [1, heads, pastRows, d]);
     }
     const out = await this.decoder.run(feeds);
     this.runs.push({ past, tokens });
     if (past + tokens > state.capacity) this.grow(state, past + tokens + KV_GROWTH);
     for (let i = 0; i < this.spec.layers; i++) {
-      appendRows(state.keys[i]!, out[DECODER_IO.newKey(i)]!.data as Float32Array, state, tokens, this.spec);
-      appendRows(
-        state.values[i]!,
-        out[DECODER_IO.newValue(i)]!.data as Float32Array,
-        state,
-        tokens,
-        this.spec,
-      );
+      const newKeys = out[DECODER_IO.newKey(i)]!.data as Float32Array;
+      append(state.keys[i]!, newKeys, this.keyLayout, state.capacity, past, tokens);
+      const newValues = out[DECODER_IO.newValue(i)]!.data as Float32Array;
+      append(state.values[i]!, newValues, this.valueLayout, state.capacity, past, tokens);
     }
     state.length = past + tokens;
     return out[DECODER_IO.logits]!.data as Float32Array;
   }
 
-  /** Reallocate the buffers with more rows per head (the only time cached rows are copied). */
+  /** Reallocate the buffers with more positions (the only time cached entries are copied). */
   private grow(state: KvState, capacity: number): void {
-    const { heads, headDim: d } = this.spec;
-    const move = (old: Float32Array) => {
-      const next = new Float32Array(heads * capacity * d);
-      for (let h = 0; h < heads; h++) {
-        next.set(
-          old.subarray(h * state.capacity * d, (h * state.capacity + state.length) * d),
-          h * capacity * d,
-        );
-      }
+    const move = (layout: CacheLayout) => (old: Float32Array) => {
+      const next = new Float32Array(layout.lines * capacity * layout.width);
+      append(next, old, { ...layout, stride: state.capacity }, capacity, 0, state.length);
       return next;
     };
-    state.keys = state.keys.map(move);
-    state.values = state.values.map(move);
+    state.keys = state.keys.map(move(this.keyLayout));
+    state.values = state.values.map(move(this.valueLayout));
     state.capacity = capacity;
   }
 }
 
-/** Write new rows [heads, tokens, d] after the `length` valid rows of each head. */
-function appendRows(
-  buf: Float32Array,
-  rows: Float32Array,
-  state: KvState,
-  tokens: number,
-  spec: GraphSpec,
-): void {
-  const d = spec.headDim;
-  for (let h = 0; h < spec.heads; h++) {
-    buf.set(rows.subarray(h * tokens * d, (h + 1) * tokens * d), (h * state.capacity + state.length) * d);
+/**
+ * A cache buffer is `lines` lines of `capacity` positions of `width` floats: keys [heads * d lines, width 1]
+ * (transposed), values [heads lines, width d]. `stride` is the positions per line of the source (default: the
+ * count being appended).
+ */
+interface CacheLayout {
+  lines: number;
+  width: number;
+  stride?: number;
+}
+
+/** Copy `count` positions per line from `src` into `dst` after position `at`. */
+function append(
+  dst: Float32Array,
+  src: Float32Array,
+  l: CacheLayout,
+  capacity: number,
+  at: number,
+  count: number,
+) {
+  const stride = l.stride ?? count;
+  for (let line = 0; line < l.lines; line++) {
+    const from = line * stride * l.width;
+    dst.set(src.subarray(from, from + count * l.width), (line * capacity + at) * l.width);
   }
 }
 

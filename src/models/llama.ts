@@ -6,10 +6,11 @@
  *               h = RMSNorm(x) ; x = x + Wdown (silu(h Wgate^T) * (h Wup^T))
  *   logits = RMSNorm(x[last]) Wlm^T
  *
- * The KV cache lives in caller-owned buffers [1, heads, capacity, headDim] passed as inputs (onnxruntime-node wraps
- * input buffers without copying); the graph returns only the new rows of k (after RoPE) and v, which the caller
- * appends. Past and new keys are attended to without concatenation (two score blocks, one softmax), so no step
- * copies the cache. `attention_mask` is additive [1, 1, S, P + S]: 0 where visible, -inf where not (the caller
+ * The KV cache lives in caller-owned buffers passed as inputs (onnxruntime-node wraps input buffers without
+ * copying): keys transposed [1, heads, headDim, capacity] so that q K^T is a plain MatMul over the cache (a
+ * transposed operand would be copied by the kernel every step), values [1, heads, capacity, headDim]. The graph
+ * returns only the new k (after RoPE, in the same transposed layout) and v, which the caller appends. Past and new
+ * keys are attended to without concatenation (two score blocks, one softmax), so no step copies the cache. `attention_mask` is additive [1, 1, S, P + S]: 0 where visible, -inf where not (the caller
  * masks the unused tail of the capacity and the causal triangle of the new block).
  */
 import { type Graph, Scope } from '../onnx/graph.js';
@@ -40,10 +41,10 @@ export const DECODER_IO = {
   embeds: 'inputs_embeds', // float [1, S, hidden]
   positions: 'position_ids', // int64 [1, S]
   mask: 'attention_mask', // float [1, 1, S, P + S]
-  pastKey: (i: number) => `past_key.${i}`, // float [1, kvHeads, P, d]
-  pastValue: (i: number) => `past_value.${i}`,
-  newKey: (i: number) => `key.${i}`, // float [1, kvHeads, S, d]
-  newValue: (i: number) => `value.${i}`,
+  pastKey: (i: number) => `past_key.${i}`, // float [1, kvHeads, d, P] (transposed)
+  pastValue: (i: number) => `past_value.${i}`, // float [1, kvHeads, P, d]
+  newKey: (i: number) => `key.${i}`, // float [1, kvHeads, d, S] (transposed)
+  newValue: (i: number) => `value.${i}`, // float [1, kvHeads, S, d]
   logits: 'logits', // float [1, vocab]
   inputIds: 'input_ids', // int64 [1, S] (embedding graph)
 } as const;
@@ -184,20 +185,25 @@ function attention(s: Scope, h: string, i: number, c: LayerContext): string {
     linearOpts(c.opts),
   );
   const [q, k, v] = op.split(s, qkv, [cfg.hiddenSize, cfg.hiddenSize, cfg.hiddenSize], 2); // [1, S, H*d] each
-  const heads = (t: string) => op.transpose(s, op.reshape(s, t, [1, 0, H, d]), [0, 2, 1, 3]); // [1, H, S, d]
-  const qr = heads(op.rotaryEmbedding(s.child('q_rotary'), q!, c.positions, c.cos, c.sin, H));
-  const kr = heads(op.rotaryEmbedding(s.child('k_rotary'), k!, c.positions, c.cos, c.sin, H));
-  const vh = heads(v!);
-  g.output(kr, DECODER_IO.newKey(i), 'float32', [1, H, 'sequence', d]);
+  const split = (t: string) => op.reshape(s, t, [1, 0, H, d]); // [1, S, H, d]
+  const rotate = (name: string, t: string) =>
+    op.rotaryEmbedding(s.child(name), t, c.positions, c.cos, c.sin, H);
+  // q is scaled by 1/sqrt(d) before the products (cheaper than scaling the [S, P + S] scores).
+  const qh = op.transpose(
+    s,
+    split(op.mul(s, rotate('q_rotary', q!), op.scalarF32(s, 1 / Math.sqrt(d)))),
+    [0, 2, 1, 3],
+  ); // [1, H, S, d]
+  const kt = op.transpose(s, split(rotate('k_rotary', k!)), [0, 2, 3, 1]); // [1, H, d, S]
+  const vh = op.transpose(s, split(v!), [0, 2, 1, 3]); // [1, H, S, d]
+  g.output(kt, DECODER_IO.newKey(i), 'float32', [1, H, d, 'sequence']);
   g.output(vh, DECODER_IO.newValue(i), 'float32', [1, H, 'sequence', d]);
 
-  const pastK = g.input(DECODER_IO.pastKey(i), 'float32', [1, H, 'past', d]);
+  const pastK = g.input(DECODER_IO.pastKey(i), 'float32', [1, H, d, 'past']);
   const pastV = g.input(DECODER_IO.pastValue(i), 'float32', [1, H, 'past', d]);
-  const scale = 1 / Math.sqrt(d);
-  const qk = (keys: string) => op.fusedMatMulTransB(s, qr, keys, scale); // [1, H, S, P] / [1, H, S, S]
-  const scores = op.add(s, op.concat(s, [qk(pastK), qk(kr)], -1), c.mask);
+  const scores = op.add(s, op.concat(s, [op.matmul(s, qh, pastK), op.matmul(s, qh, kt)], -1), c.mask); // [1, H, S, P + S]
   const probs = op.softmax(s, scores, -1);
-  const past = op.shapeRange(s, pastK, 2, 3); // [P]
+  const past = op.shapeRange(s, pastV, 2, 3); // [P]
   const probsPast = op.sliceDynamic(s, probs, op.ints(s, [0]), past, op.ints(s, [3]));
   const probsNew = op.sliceDynamic(s, probs, past, op.ints(s, [Number.MAX_SAFE_INTEGER]), op.ints(s, [3]));
   const ctx = op.add(s, op.matmul(s, probsPast, pastV), op.matmul(s, probsNew, vh)); // [1, H, S, d]

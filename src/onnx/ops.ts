@@ -75,9 +75,6 @@ export const split = (s: Scope, x: string, sizes: number[], axis: number) =>
 // ---- linear algebra ----
 
 export const matmul = (s: Scope, a: string, b: string) => s.op('MatMul', [a, b]);
-/** alpha * a b^T over the last two axes without materialising b^T (com.microsoft FusedMatMul). */
-export const fusedMatMulTransB = (s: Scope, a: string, b: string, alpha: number) =>
-  s.op('FusedMatMul', [a, b], { domain: MS, attrs: { alpha: { float: alpha }, transB: 1 } });
 export const softmax = (s: Scope, x: string, axis = -1) => s.op('Softmax', [x], { attrs: { axis } });
 
 export function conv(

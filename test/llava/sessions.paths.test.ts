@@ -63,7 +63,6 @@ describe('KV cache', () => {
     for (const kernel of [
       'RotaryEmbedding',
       'SkipSimplifiedLayerNormalization',
-      'FusedMatMul',
       'SimplifiedLayerNormalization',
     ]) {
       expect(ran, kernel).toContain(kernel);

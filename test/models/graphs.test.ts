@@ -58,7 +58,6 @@ describe('LLaMA decoder (tiny-a)', () => {
     for (const t of [
       'com.microsoft.RotaryEmbedding',
       'com.microsoft.SkipSimplifiedLayerNormalization',
-      'com.microsoft.FusedMatMul',
       'com.microsoft.MatMulNBits',
       'SimplifiedLayerNormalization',
     ]) {
