@@ -1,0 +1,326 @@
+/**
+ * `npm run bench -- chexbert [--reports N] [--threads 1,2] [--lengths 100,512] [--no-torch] [--json]`
+ *
+ * Reports per second of the CheXbert labeler at the real BERT-base shape (12 layers, 768 wide, 14 heads on CLS)
+ * with random weights, distinct per tensor, on reports of 100 and 512 tokens, at 1 and 2 threads. When Debian's
+ * python3-torch is importable by /usr/bin/python3, the same model with the same weights and ids runs in PyTorch
+ * (eager, as Hugging Face's BertModel computes it) in the same script, and the logits of both are compared.
+ * Each row is the best of --repeat runs (the machine may be shared).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ChexbertLabeler, type ChexbertResult } from '../src/eval/labels/chexbert-labeler.js';
+import { BERT_BASE_UNCASED, type BertConfig, bertNames, CHEXBERT_HEADS } from '../src/models/bert.js';
+import { WordPieceTokenizer } from '../src/tokenizer/index.js';
+import { EntrySource, type TensorEntry } from '../src/weights/index.js';
+
+const PYTHON = '/usr/bin/python3';
+/** Uniform weights in [-WEIGHT_RANGE, WEIGHT_RANGE]: BERT-like magnitudes keep activations realistic. */
+const WEIGHT_RANGE = 0.05;
+const FIRST_REAL_ID = 1000;
+const WARMUP_RUNS = 1;
+
+interface Row {
+  engine: string;
+  tokens: number;
+  threads: number;
+  reports: number;
+  seconds: number;
+  reportsPerSecond: number;
+  maxAbsLogitDiff?: number;
+}
+
+/** mulberry32: a small seeded generator, so every tensor gets its own reproducible values. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Every tensor of bert_labeler at `c`'s shape, named as its state_dict. */
+function labelerShapes(c: BertConfig): Array<[string, number[]]> {
+  const H = c.hiddenSize;
+  const shapes: Array<[string, number[]]> = [
+    [bertNames.wordEmbeddings, [c.vocabSize, H]],
+    [bertNames.positionEmbeddings, [c.maxPositionEmbeddings, H]],
+    [bertNames.tokenTypeEmbeddings, [c.typeVocabSize, H]],
+    [`${bertNames.embeddingsNorm}.weight`, [H]],
+    [`${bertNames.embeddingsNorm}.bias`, [H]],
+  ];
+  const dense = (p: string, out: number, inp: number) =>
+    shapes.push([`${p}.weight`, [out, inp]], [`${p}.bias`, [out]]);
+  const norm = (p: string) => shapes.push([`${p}.weight`, [H]], [`${p}.bias`, [H]]);
+  for (let i = 0; i < c.numHiddenLayers; i++) {
+    const l = bertNames.layer(i);
+    for (const m of ['query', 'key', 'value']) dense(`${l}.attention.self.${m}`, H, H);
+    dense(`${l}.attention.output.dense`, H, H);
+    norm(`${l}.attention.output.LayerNorm`);
+    dense(`${l}.intermediate.dense`, c.intermediateSize, H);
+    dense(`${l}.output.dense`, H, c.intermediateSize);
+    norm(`${l}.output.LayerNorm`);
+  }
+  for (let i = 0; i < CHEXBERT_HEADS; i++) dense(bertNames.head(i), i === CHEXBERT_HEADS - 1 ? 2 : 4, H);
+  return shapes;
+}
+
+interface RandomTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+function randomWeights(c: BertConfig): RandomTensor[] {
+  return labelerShapes(c).map(([name, shape], i) => {
+    const next = rng(0x9e3779b9 ^ (i * 7919));
+    const data = new Float32Array(shape.reduce((x, y) => x * y, 1));
+    const centre = name.endsWith('LayerNorm.weight') ? 1 : 0;
+    for (let j = 0; j < data.length; j++) data[j] = centre + (next() * 2 - 1) * WEIGHT_RANGE;
+    return { name, shape, data };
+  });
+}
+
+function asSource(weights: RandomTensor[]): EntrySource {
+  const entries = new Map<string, TensorEntry>();
+  for (const { name, shape, data } of weights) {
+    entries.set(name, {
+      info: { name, dtype: 'F32', shape },
+      read: async () => new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
+  }
+  return new EntrySource('random bert-base weights', entries);
+}
+
+/** Reports of exactly `tokens` ids: [CLS] random pieces [SEP]. */
+function randomReports(count: number, tokens: number, c: BertConfig, seed: number): number[][] {
+  const next = rng(seed);
+  return Array.from({ length: count }, () => [
+    101,
+    ...Array.from(
+      { length: tokens - 2 },
+      () => FIRST_REAL_ID + Math.floor(next() * (c.vocabSize - FIRST_REAL_ID)),
+    ),
+    102,
+  ]);
+}
+
+async function timeOnnx(
+  source: EntrySource,
+  reports: number[][],
+  threads: number,
+  repeat: number,
+): Promise<{ seconds: number; logits: number[][][] }> {
+  const tokenizer = new WordPieceTokenizer(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
+  const labeler = await ChexbertLabeler.fromTensors(source, tokenizer, BERT_BASE_UNCASED, { threads });
+  try {
+    for (let i = 0; i < WARMUP_RUNS; i++) await labeler.labelIds(reports.slice(0, 2));
+    let best = Number.POSITIVE_INFINITY;
+    let results: ChexbertResult[] = [];
+    for (let i = 0; i < repeat; i++) {
+      const start = performance.now();
+      results = await labeler.labelIds(reports);
+      best = Math.min(best, (performance.now() - start) / 1000);
+    }
+    return { seconds: best, logits: results.map((r) => r.logits) };
+  } finally {
+    await labeler.close();
+  }
+}
+
+const TORCH_SCRIPT = `
+import json, math, sys, time
+import numpy as np, torch
+import torch.nn.functional as F
+d = sys.argv[1]; spec = json.load(open(d + '/spec.json'))
+flat = np.fromfile(d + '/weights.f32', dtype=np.float32)
+W = {n: torch.from_numpy(flat[o:o + int(np.prod(s))].reshape(s)) for n, s, o in spec['tensors']}
+H, nh, L, eps = spec['hidden'], spec['heads'], spec['layers'], spec['eps']
+hd = H // nh
+def forward(ids, mask):
+    B, T = ids.shape
+    x = W['bert.embeddings.word_embeddings.weight'][ids] + W['bert.embeddings.token_type_embeddings.weight'][0]
+    x = x + W['bert.embeddings.position_embeddings.weight'][:T]
+    x = F.layer_norm(x, (H,), W['bert.embeddings.LayerNorm.weight'], W['bert.embeddings.LayerNorm.bias'], eps)
+    ext = (1.0 - mask[:, None, None, :]) * torch.finfo(torch.float32).min
+    for i in range(L):
+        p = 'bert.encoder.layer.%d.' % i
+        lin = lambda t, n: F.linear(t, W[p + n + '.weight'], W[p + n + '.bias'])
+        split = lambda t: t.view(B, T, nh, hd).transpose(1, 2)
+        q, k, v = (split(lin(x, 'attention.self.' + m)) for m in ('query', 'key', 'value'))
+        probs = (q @ k.transpose(-1, -2) / math.sqrt(hd) + ext).softmax(-1)
+        ctx = (probs @ v).transpose(1, 2).reshape(B, T, H)
+        a = F.layer_norm(lin(ctx, 'attention.output.dense') + x, (H,), W[p + 'attention.output.LayerNorm.weight'], W[p + 'attention.output.LayerNorm.bias'], eps)
+        x = F.layer_norm(lin(F.gelu(lin(a, 'intermediate.dense')), 'output.dense') + a, (H,), W[p + 'output.LayerNorm.weight'], W[p + 'output.LayerNorm.bias'], eps)
+    cls = x[:, 0]
+    return torch.cat([F.linear(cls, W['linear_heads.%d.weight' % h], W['linear_heads.%d.bias' % h]) for h in range(14)], 1)
+out = []
+for run in spec['runs']:
+    torch.set_num_threads(run['threads'])
+    ids = torch.from_numpy(np.fromfile(d + '/' + run['ids'], dtype=np.int64).reshape(run['count'], run['tokens']))
+    with torch.inference_mode():
+        forward(ids[:2], torch.ones(2, run['tokens']))
+        seconds = float('inf')
+        for _ in range(spec['repeat']):
+            start = time.perf_counter(); logits = []
+            for b in range(0, run['count'], run['batch']):
+                chunk = ids[b:b + run['batch']]
+                logits.append(forward(chunk, torch.ones(chunk.shape, dtype=torch.float32)))
+            seconds = min(seconds, time.perf_counter() - start)
+    out.append({'seconds': seconds, 'logits': torch.cat(logits).tolist()})
+print(json.dumps({'torch': torch.__version__, 'runs': out}))
+`;
+
+function torchAvailable(): boolean {
+  return spawnSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
+}
+
+interface TorchRun {
+  tokens: number;
+  threads: number;
+  reports: number[][];
+  batch: number;
+}
+
+/** Run every configuration in one python process (weights loaded once). */
+function timeTorch(
+  weights: RandomTensor[],
+  runs: TorchRun[],
+  repeat: number,
+): { version: string; runs: { seconds: number; logits: number[][] }[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'cxr-bench-chexbert-'));
+  try {
+    const tensors: Array<[string, number[], number]> = [];
+    const flat = new Float32Array(weights.reduce((n, t) => n + t.data.length, 0));
+    let offset = 0;
+    for (const t of weights) {
+      tensors.push([t.name, t.shape, offset]);
+      flat.set(t.data, offset);
+      offset += t.data.length;
+    }
+    writeFileSync(join(dir, 'weights.f32'), new Uint8Array(flat.buffer));
+    const c = BERT_BASE_UNCASED;
+    const specRuns = runs.map((r, i) => {
+      const ids = BigInt64Array.from(r.reports.flat(), (v) => BigInt(v));
+      writeFileSync(join(dir, `ids${i}.i64`), new Uint8Array(ids.buffer));
+      return {
+        ids: `ids${i}.i64`,
+        count: r.reports.length,
+        tokens: r.tokens,
+        threads: r.threads,
+        batch: r.batch,
+      };
+    });
+    const spec = {
+      tensors,
+      hidden: c.hiddenSize,
+      heads: c.numAttentionHeads,
+      layers: c.numHiddenLayers,
+      eps: c.layerNormEps,
+      repeat,
+      runs: specRuns,
+    };
+    writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
+    const p = spawnSync(PYTHON, ['-c', TORCH_SCRIPT, dir], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    if (p.status !== 0) throw new Error(`python3-torch run failed: ${p.stderr}`);
+    const parsed = JSON.parse(p.stdout) as { torch: string; runs: { seconds: number; logits: number[][] }[] };
+    return { version: parsed.torch, runs: parsed.runs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function maxDiff(onnx: number[][][], torch: number[][]): number {
+  let m = 0;
+  onnx.forEach((heads, i) => {
+    heads.flat().forEach((v, j) => {
+      m = Math.max(m, Math.abs(v - torch[i]![j]!));
+    });
+  });
+  return m;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      reports: { type: 'string', default: '16' },
+      repeat: { type: 'string', default: '3' },
+      threads: { type: 'string', default: '1,2' },
+      lengths: { type: 'string', default: '100,512' },
+      'no-torch': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const count = Number(values.reports);
+  const repeat = Number(values.repeat);
+  const threadList = values.threads.split(',').map(Number);
+  const lengths = values.lengths.split(',').map(Number);
+  const c = BERT_BASE_UNCASED;
+  const weights = randomWeights(c);
+  const source = asSource(weights);
+  const rows: Row[] = [];
+  const onnxLogits: number[][][][] = [];
+  const torchRuns: TorchRun[] = [];
+  for (const tokens of lengths) {
+    const reports = randomReports(count, tokens, c, tokens);
+    for (const threads of threadList) {
+      const { seconds, logits } = await timeOnnx(source, reports, threads, repeat);
+      rows.push({
+        engine: 'cxr onnxruntime',
+        tokens,
+        threads,
+        reports: count,
+        seconds,
+        reportsPerSecond: count / seconds,
+      });
+      onnxLogits.push(logits);
+      // PyTorch gets the same batches (equal lengths: no padding in either).
+      torchRuns.push({
+        tokens,
+        threads,
+        reports,
+        batch: Math.max(1, Math.min(128, Math.floor(8192 / tokens))),
+      });
+    }
+  }
+  let torchNote = 'python3-torch: not installed (row skipped)';
+  if (!values['no-torch'] && torchAvailable()) {
+    const t = timeTorch(weights, torchRuns, repeat);
+    torchNote = `python3-torch ${t.version} (${PYTHON})`;
+    t.runs.forEach((r, i) => {
+      const { tokens, threads } = torchRuns[i]!;
+      rows.push({
+        engine: 'pytorch eager',
+        tokens,
+        threads,
+        reports: count,
+        seconds: r.seconds,
+        reportsPerSecond: count / r.seconds,
+        maxAbsLogitDiff: maxDiff(onnxLogits[i]!, r.logits),
+      });
+    });
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ rows, torch: torchNote }, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `CheXbert labeler, BERT-base shape (random weights), ${count} reports per row, best of ${repeat}; ${torchNote}\n`,
+  );
+  process.stdout.write('engine            tokens  threads  reports/s   seconds  max|logit diff vs onnx|\n');
+  rows.sort((a, b) => a.tokens - b.tokens || a.threads - b.threads || a.engine.localeCompare(b.engine));
+  for (const r of rows) {
+    process.stdout.write(
+      `${r.engine.padEnd(18)}${String(r.tokens).padStart(6)}${String(r.threads).padStart(9)}` +
+        `${r.reportsPerSecond.toFixed(2).padStart(11)}${r.seconds.toFixed(2).padStart(10)}` +
+        `${r.maxAbsLogitDiff === undefined ? '' : r.maxAbsLogitDiff.toExponential(1).padStart(12)}\n`,
+    );
+  }
+}
