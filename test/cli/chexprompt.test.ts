@@ -10,6 +10,7 @@ import {
   heuristicAnswer,
   pairOf,
 } from '../judge/fake-server.js';
+import { writeTinyLlama } from '../judge/tiny-llama.js';
 
 const N = 40;
 let dir: string;
@@ -186,6 +187,37 @@ describe('cxr chexprompt', () => {
     );
     expect(mine.prompt_hash).not.toBe(ours.prompt_hash);
     expect(mine.signature).toContain(`prompt:${mine.prompt_hash}`);
+  });
+
+  it('judges with a local GGUF model through --judge gguf:PATH, JSON answers under a grammar', async () => {
+    const model = writeTinyLlama(join(dir, 'tiny.gguf'));
+    const few = join(dir, 'few.jsonl');
+    const lines = readFileSync(predFile, 'utf8').split('\n').slice(0, 2);
+    writeFileSync(few, lines.join('\n'));
+    const args = [
+      'chexprompt',
+      '--pred',
+      few,
+      '--ref',
+      refFile,
+      '--judge',
+      `gguf:${model}`,
+      '--threads',
+      '1',
+      '--cache',
+      join(dir, 'gguf.sqlite'),
+      '--json',
+    ];
+    const r = await cli(args);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ reports: 2, scored: 2, failed: 0 });
+    expect(doc.signature).toMatch(
+      /judge:gguf@tiny\.gguf:\d+\|model:.*tiny\.gguf\|prompt:[0-9a-f]{12}\|format:json\|/,
+    );
+    expect(r.stderr).toMatch(/warning: \d+ ids only in .*ref\.jsonl/);
+    const again = JSON.parse((await cli(args)).stdout);
+    expect(again.usage).toMatchObject({ calls: 0, cacheHits: 2 });
   });
 
   it('exits 2 with a clear message on bad input', async () => {

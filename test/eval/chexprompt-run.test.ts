@@ -156,6 +156,26 @@ describe('chexprompt run', () => {
     expect(report.aggregate.scored).toBe(4);
   });
 
+  it('asks once for identical pairs judged at the same time', async () => {
+    server = await new FakeChatServer({
+      answer: heuristicAnswer,
+      fault: () => ({ kind: 'slow', delayMs: 50 }),
+    }).start();
+    const judge = openAIJudge({ kind: 'http', model: 'fake', baseURL: server.url });
+    const twin = { reference: 'The lungs are clear.', candidate: 'Right pleural effusion.' };
+    const pairs = [1, 2, 3].map((i) => ({ id: `twin-${i}`, ...twin }));
+    const report = await chexprompt(pairs, {
+      judge,
+      judgeId: 'x',
+      template: defaultTemplate(),
+      format: 'list',
+    });
+    expect(server.received).toHaveLength(1);
+    expect(report.results.map((r) => r.status === 'ok' && r.cached)).toEqual([false, true, true]);
+    expect(report.results.map((r) => r.id)).toEqual(['twin-1', 'twin-2', 'twin-3']);
+    expect(report.usage).toMatchObject({ calls: 1, cacheHits: 2 });
+  });
+
   it('stops the whole run on an error no retry can fix, keeping what was answered', async () => {
     server = await new FakeChatServer({
       answer: heuristicAnswer,

@@ -15,7 +15,7 @@ import {
   type TokenUsage,
 } from '../../judge/index.js';
 import { type CountRow, countRow, type ErrorCounts } from './counts.js';
-import { parseAnswer } from './parse.js';
+import { type ParseResult, parseAnswer } from './parse.js';
 import {
   type AnswerFormat,
   answerSchema,
@@ -76,18 +76,32 @@ export interface RunOutput {
   promptHash: string;
 }
 
+interface RunContext {
+  options: RunOptions;
+  hash: string;
+  usage: RunUsage;
+  signal: AbortSignal;
+  /** Identical pairs (Open-I repeats many findings texts) share one judge call even when in flight together. */
+  inflight: Map<string, Promise<ReportResult>>;
+}
+
 export async function runChexprompt(pairs: JudgedPair[], options: RunOptions): Promise<RunOutput> {
-  const hash = promptHash(options.template, options.format);
-  const usage: RunUsage = { promptTokens: 0, completionTokens: 0, calls: 0, cacheHits: 0 };
-  const results: ReportResult[] = new Array(pairs.length);
   const abort = new AbortController();
+  const ctx: RunContext = {
+    options,
+    hash: promptHash(options.template, options.format),
+    usage: { promptTokens: 0, completionTokens: 0, calls: 0, cacheHits: 0 },
+    signal: abort.signal,
+    inflight: new Map(),
+  };
+  const results: ReportResult[] = new Array(pairs.length);
   let fatal: unknown;
   let next = 0;
   const worker = async () => {
     while (next < pairs.length && !abort.signal.aborted) {
       const index = next++;
       try {
-        results[index] = await judgePair(pairs[index]!, options, hash, usage, abort.signal);
+        results[index] = await judgePair(pairs[index]!, ctx);
         options.onResult?.(results[index]!, index);
       } catch (e) {
         fatal ??= e;
@@ -98,51 +112,69 @@ export async function runChexprompt(pairs: JudgedPair[], options: RunOptions): P
   const workers = Math.max(1, Math.min(options.workers ?? DEFAULT_WORKERS, pairs.length));
   await Promise.all(Array.from({ length: workers }, worker));
   if (fatal !== undefined) throw fatal;
+  const { usage } = ctx;
   if (options.pricing) {
     usage.costUsd =
       (usage.promptTokens * options.pricing.promptPerMillion +
         usage.completionTokens * options.pricing.completionPerMillion) /
       1e6;
   }
-  return { results, usage, promptHash: hash };
+  return { results, usage, promptHash: ctx.hash };
 }
 
-async function judgePair(
-  pair: JudgedPair,
-  options: RunOptions,
-  hash: string,
-  usage: RunUsage,
-  signal: AbortSignal,
-): Promise<ReportResult> {
-  const { judge, format } = options;
+type Parsed = Extract<ParseResult, { ok: true }>;
+
+function scored(id: string, parsed: Parsed, attempts: number, cached: boolean): ReportResult {
+  return {
+    id,
+    status: 'ok',
+    counts: parsed.counts,
+    row: countRow(parsed.counts),
+    form: parsed.form,
+    attempts,
+    cached,
+  };
+}
+
+async function judgePair(pair: JudgedPair, ctx: RunContext): Promise<ReportResult> {
+  const { judge, format } = ctx.options;
   const key = cacheKey({
-    judge: options.judgeId,
+    judge: ctx.options.judgeId,
     model: judge.model,
-    promptHash: hash,
+    promptHash: ctx.hash,
     params: judge.params,
     format,
     candidate: pair.candidate,
     reference: pair.reference,
   });
-  const hit = options.cache?.get(key);
-  if (hit) {
-    const parsed = parseAnswer(hit.text);
-    if (parsed.ok) {
-      usage.cacheHits++;
-      return {
-        id: pair.id,
-        status: 'ok',
-        counts: parsed.counts,
-        row: countRow(parsed.counts),
-        form: parsed.form,
-        attempts: 0,
-        cached: true,
-      };
-    }
+  const hit = ctx.options.cache?.get(key);
+  const fromCache = hit && parseAnswer(hit.text);
+  if (fromCache?.ok) {
+    ctx.usage.cacheHits++;
+    return scored(pair.id, fromCache, 0, true);
   }
-  const base = renderPrompt(options.template, format, pair);
+  const pending = ctx.inflight.get(key);
+  if (pending) {
+    const twin = await pending;
+    if (twin.status === 'failed') return { ...twin, id: pair.id };
+    ctx.usage.cacheHits++;
+    return { ...twin, id: pair.id, attempts: 0, cached: true };
+  }
+  const asked = askJudge(pair, key, ctx);
+  ctx.inflight.set(key, asked);
+  try {
+    return await asked;
+  } finally {
+    ctx.inflight.delete(key);
+  }
+}
+
+async function askJudge(pair: JudgedPair, key: string, ctx: RunContext): Promise<ReportResult> {
+  const { judge, format, cache } = ctx.options;
+  const { usage, signal } = ctx;
+  const base = renderPrompt(ctx.options.template, format, pair);
   const jsonSchema = format === 'json' ? answerSchema() : undefined;
-  const parseRetries = options.parseRetries ?? DEFAULT_PARSE_RETRIES;
+  const parseRetries = ctx.options.parseRetries ?? DEFAULT_PARSE_RETRIES;
   const raw: string[] = [];
   let reason = '';
   for (let attempt = 1; attempt <= parseRetries + 1; attempt++) {
@@ -173,16 +205,8 @@ async function judgePair(
     usage.completionTokens += answer.usage?.completionTokens ?? 0;
     const parsed = parseAnswer(answer.text);
     if (parsed.ok) {
-      options.cache?.put(key, answer, { judge: options.judgeId, model: judge.model });
-      return {
-        id: pair.id,
-        status: 'ok',
-        counts: parsed.counts,
-        row: countRow(parsed.counts),
-        form: parsed.form,
-        attempts: attempt,
-        cached: false,
-      };
+      cache?.put(key, answer, { judge: ctx.options.judgeId, model: judge.model });
+      return scored(pair.id, parsed, attempt, false);
     }
     raw.push(answer.text);
     reason = `unparseable answer: ${parsed.reason}`;
