@@ -234,16 +234,20 @@ export function tensorEntries(
   bigEndian: boolean,
 ): Map<string, TensorEntry> {
   const out = new Map<string, TensorEntry>();
-  const visit = (v: unknown, path: string) => {
+  // iterative walk with a seen-set: a crafted pickle can nest containers deeply or make them cycle
+  const seen = new Set<unknown>();
+  const stack: [unknown, string][] = [[node, '']];
+  while (stack.length > 0) {
+    const [v, path] = stack.pop()!;
+    const child = (k: unknown) => (path ? `${path}.${String(k)}` : String(k));
     if (v instanceof TorchTensor) {
       out.set(path, tensorEntry(file, path, v, storageBytes, bigEndian));
-    } else if (v instanceof Map) {
-      for (const [k, child] of v) visit(child, path ? `${path}.${String(k)}` : String(k));
-    } else if (Array.isArray(v)) {
-      for (const [i, child] of v.entries()) visit(child, path ? `${path}.${i}` : String(i));
+    } else if ((v instanceof Map || Array.isArray(v)) && !seen.has(v)) {
+      seen.add(v);
+      const items = v instanceof Map ? [...v] : v.map((x, i) => [i, x] as const);
+      for (let i = items.length - 1; i >= 0; i--) stack.push([items[i]![1], child(items[i]![0])]);
     }
-  };
-  visit(node, '');
+  }
   return out;
 }
 

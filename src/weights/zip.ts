@@ -40,9 +40,20 @@ export class ZipArchive {
   ) {}
 
   static async open(file: RandomAccessFile): Promise<ZipArchive> {
-    const { cdOffset, cdSize, count } = await readEndRecords(file);
-    const cd = await file.read(cdOffset, cdSize, 'zip central directory');
-    return new ZipArchive(file, parseCentralDirectory(file.path, cd, count, file.size));
+    try {
+      const { cdOffset, cdSize, count } = await readEndRecords(file);
+      const cd = await file.read(cdOffset, cdSize, 'zip central directory');
+      return new ZipArchive(file, parseCentralDirectory(file.path, cd, count, file.size));
+    } catch (e) {
+      // a field pointing outside its record surfaces as a RangeError from DataView
+      if (e instanceof RangeError) {
+        throw inputError('weights.bad_zip', `damaged zip records (${e.message})`, {
+          file: file.path,
+          cause: e,
+        });
+      }
+      throw e;
+    }
   }
 
   entry(name: string): ZipEntry {
