@@ -16,6 +16,8 @@ import {
   readStudies,
   runBatch,
   runFindings,
+  type Study,
+  type TokenEvent,
 } from '../llava/index.js';
 import { type CliIO, type Command, flag, int, type ParsedArgs, str, strList } from './command.js';
 
@@ -169,60 +171,76 @@ trailing </s> dropped. Timings per stage go to stderr (or into the JSON). Withou
 \`cxr import\` them into a bundle.`,
   async run(args, io) {
     const batch = str(args, 'batch');
-    const images = args.positionals;
-    if ((batch === undefined) === (images.length === 0)) {
+    if ((batch === undefined) === (args.positionals.length === 0)) {
       io.stderr('cxr findings: give IMAGE... or --batch PATH --out FILE (see --help)\n');
       return 2;
     }
-    const instruction = choice<InstructionKind>(args, 'instruction', INSTRUCTION_KINDS, 'findings');
-    const indication = str(args, 'indication') ?? null;
-    const options = {
-      generation: generationOptions(args),
-      image: { allowLateral: flag(args, 'allow-lateral'), allowNonChest: flag(args, 'allow-non-chest') },
-    };
     const studies = batch ? readStudies(resolve(io.cwd, batch)) : null;
-    const out = str(args, 'out');
-    if (studies && !out) throw inputError('cli.bad_args', '--batch needs --out FILE', { field: '--out' });
+    if (studies && !str(args, 'out'))
+      throw inputError('cli.bad_args', '--batch needs --out FILE', { field: '--out' });
+    const options = studyOptions(args); // bad options fail before the model loads
     const model = await openModel(args, io);
     try {
-      if (studies && out) {
-        const summary = await runBatch(model, studies, {
-          ...options,
-          out: resolve(io.cwd, out),
-          resume: flag(args, 'resume'),
-          instruction,
-          onProgress: (p) => io.stderr(progressLine(p, io.isTTY)),
-        });
-        if (io.isTTY) io.stderr('\n');
-        io.stdout(
-          `${summary.written} written, ${summary.skipped} skipped, ${summary.failed} failed of ${summary.total}\n`,
-        );
-        return summary.failed > 0 ? 2 : 0;
-      }
-      for (const image of images) {
-        const printer = new FindingsStream(PROMPT.stopString);
-        const json = flag(args, 'json');
-        if (!json && images.length > 1) io.stdout(`${image}:\n`);
-        const result = await runFindings(
-          model,
-          { image: resolve(io.cwd, image), indication, instruction },
-          {
-            ...options,
-            generation: {
-              ...options.generation,
-              onToken: json ? undefined : (e) => io.stdout(printer.push(e.text)),
-            },
-          },
-        );
-        if (json) io.stdout(`${JSON.stringify({ ...result, image })}\n`);
-        else {
-          io.stdout(`${printer.end(result.findings)}\n`);
-          io.stderr(`${timingLine(result)}\n`);
-        }
-      }
-      return 0;
+      return studies
+        ? await batchMode(model, studies, options, args, io)
+        : await imageMode(model, options, args, io);
     } finally {
       await model.dispose();
     }
   },
 };
+
+type StudyOptions = ReturnType<typeof studyOptions>;
+
+function studyOptions(args: ParsedArgs) {
+  return {
+    instruction: choice<InstructionKind>(args, 'instruction', INSTRUCTION_KINDS, 'findings'),
+    generation: generationOptions(args),
+    image: { allowLateral: flag(args, 'allow-lateral'), allowNonChest: flag(args, 'allow-non-chest') },
+  };
+}
+
+/** IMAGE...: stream each image's findings (or print one JSON line per image with --json). */
+async function imageMode(model: LlavaModel, all: StudyOptions, args: ParsedArgs, io: CliIO): Promise<number> {
+  const { instruction, ...options } = all;
+  const indication = str(args, 'indication') ?? null;
+  const json = flag(args, 'json');
+  const images = args.positionals;
+  for (const image of images) {
+    const printer = new FindingsStream(PROMPT.stopString);
+    if (!json && images.length > 1) io.stdout(`${image}:\n`);
+    const onToken = json ? undefined : (e: TokenEvent) => io.stdout(printer.push(e.text));
+    const result = await runFindings(
+      model,
+      { image: resolve(io.cwd, image), indication, instruction },
+      { ...options, generation: { ...options.generation, onToken } },
+    );
+    if (json) io.stdout(`${JSON.stringify({ ...result, image })}\n`);
+    else {
+      io.stdout(`${printer.end(result.findings)}\n`);
+      io.stderr(`${timingLine(result)}\n`);
+    }
+  }
+  return 0;
+}
+
+/** --batch: one JSONL line per study, progress on stderr; exit 2 when a study failed. */
+async function batchMode(
+  model: LlavaModel,
+  studies: Study[],
+  options: StudyOptions,
+  args: ParsedArgs,
+  io: CliIO,
+): Promise<number> {
+  const summary = await runBatch(model, studies, {
+    ...options,
+    out: resolve(io.cwd, str(args, 'out')!),
+    resume: flag(args, 'resume'),
+    onProgress: (p) => io.stderr(progressLine(p, io.isTTY)),
+  });
+  if (io.isTTY) io.stderr('\n');
+  io.stdout(
+    `${summary.written} written, ${summary.skipped} skipped, ${summary.failed} failed of ${summary.total}\n`,
+  );
+  return summary.failed > 0 ? 2 : 0;
+}
