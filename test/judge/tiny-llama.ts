@@ -5,6 +5,7 @@
  * with scores, so llama.cpp's tokenizer, detokenizer and grammar sampler all do real work.
  */
 import { writeFileSync } from 'node:fs';
+import { Mt19937 } from '../../src/eval/stats/index.js';
 import { type GgufTensor, gguf, writeGguf } from '../../src/judge/gguf-writer.js';
 
 const WORD_MARK = '\u2581'; // SentencePiece's "▁"
@@ -99,22 +100,11 @@ function buildVocab(): Vocab {
   return v;
 }
 
-/** mulberry32: a small seeded PRNG so the file is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function tinyLlamaGguf(shape: TinyLlamaShape = TINY_SHAPE): Buffer {
   const vocab = buildVocab();
   const nVocab = vocab.tokens.length;
-  const rand = rng(shape.seed);
+  const rng = new Mt19937(shape.seed);
+  const rand = () => rng.nextUint32() / 2 ** 32;
   // Distinct random values for every tensor; 0.1 keeps activations in a sane range for a 64-wide model.
   const random = (name: string, dims: number[]): GgufTensor => {
     const n = dims.reduce((a, b) => a * b, 1);
