@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LlamaTokenizer } from '../../src/tokenizer/index.js';
-import { FIXTURES } from '../helpers.js';
+import { DATA, FIXTURES } from '../helpers.js';
 
 interface GoldenString {
   text: string;
@@ -66,5 +66,28 @@ describe('LlamaTokenizer against the slow transformers tokenizer', () => {
     expect(tok.decode(d.ids, { skipSpecialTokens: true })).toBe(d.decode_skip_special);
     expect(tok.decode(d.ids)).toBe(d.decode_keep_special);
     expect(tok.sp.decode(d.ids)).toBe(d.raw_sentencepiece_decode);
+  });
+});
+
+describe('LlamaTokenizer on real report text', () => {
+  const tok = LlamaTokenizer.fromFile(MODEL);
+  const reports = readFileSync(join(DATA, 'iu-xray', 'reports.dev.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, string | null>);
+
+  it('decodes what it encodes, for every indication and findings text of the IU X-ray dev reports', () => {
+    let texts = 0;
+    for (const r of reports) {
+      for (const text of [r.indication, r.findings]) {
+        if (!text) continue;
+        const ids = tok.encode(text);
+        expect(ids[0]).toBe(tok.bosTokenId);
+        expect(ids.slice(1)).not.toContain(tok.unkTokenId);
+        expect(tok.decode(ids, { skipSpecialTokens: true }), text).toBe(text);
+        texts++;
+      }
+    }
+    expect(texts).toBeGreaterThan(2000);
   });
 });
