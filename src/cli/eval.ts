@@ -14,11 +14,13 @@ import {
   toCsv,
   toJson,
 } from '../eval/index.js';
-import type { BootstrapOptions } from '../eval/stats/index.js';
+import { type BootstrapOptions, DEFAULT_RESAMPLES } from '../eval/stats/index.js';
 import { CHEXPROMPT_OPTIONS, splitChexpromptMetric } from './chexprompt-options.js';
 import { type CliIO, type Command, flag, int, type OptionSpec, type ParsedArgs, str } from './command.js';
 import { packageVersion } from './version.js';
 
+/** MT19937 seeds are 32-bit. */
+const MAX_SEED = 0xffffffff;
 /** Runs with at least this many pairs print per-metric progress lines. */
 const LONG_RUN_PAIRS = 10_000;
 
@@ -46,13 +48,13 @@ export const SHARED_EVAL_OPTIONS: Record<string, OptionSpec> = {
     type: 'string',
     valueName: 'N',
     description: 'bootstrap resamples (0: no intervals)',
-    default: '500',
+    default: String(DEFAULT_RESAMPLES),
   },
   seed: {
     type: 'string',
     valueName: 'N',
-    description: 'bootstrap seed (MT19937, numpy legacy draws)',
-    default: '3',
+    description:
+      "bootstrap seed for every metric (default: the reference implementations': 12345 with numpy's PCG64 for BLEU as sacrebleu, 3 with numpy's legacy MT19937 otherwise as LLaVA-Rad)",
   },
   'max-chars': {
     type: 'string',
@@ -71,14 +73,16 @@ export const SHARED_EVAL_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export function bootstrapOptions(args: ParsedArgs): BootstrapOptions {
-  const resamples = int(args, 'bootstrap', 500);
-  const seed = int(args, 'seed', 3);
-  if (resamples < 0)
+  const resamples = int(args, 'bootstrap', DEFAULT_RESAMPLES);
+  if (resamples < 0) {
     throw inputError('cli.bad_option', 'must be >= 0', { field: '--bootstrap', found: String(resamples) });
-  if (seed < 0 || seed > 0xffffffff) {
+  }
+  if (str(args, 'seed') === undefined) return { resamples };
+  const seed = int(args, 'seed', 0);
+  if (seed < 0 || seed > MAX_SEED) {
     throw inputError('cli.bad_option', 'out of range', {
       field: '--seed',
-      expected: '0 to 4294967295',
+      expected: `0 to ${MAX_SEED}`,
       found: String(seed),
     });
   }

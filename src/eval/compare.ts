@@ -4,7 +4,7 @@
  * approximate-randomisation p-value.
  */
 
-import { type EvalResult, evaluate, type MetricValue } from './evaluate.js';
+import { bootstrapFor, type EvalResult, evaluate, type MetricValue } from './evaluate.js';
 import { type BootstrapOptions, comparePaired, type PairedDifference } from './stats/index.js';
 
 export interface SystemResult {
@@ -42,7 +42,10 @@ export function compareSystems(
       o.onProgress?.(`paired tests ${a.name} vs ${b.name}`);
       a.result.scores.forEach((sa, k) => {
         const sb = b.result.scores[k]!;
-        const paired = comparePaired(sa.stats, sb.stats, { ...o.bootstrap, trials: o.trials });
+        const paired = comparePaired(sa.stats, sb.stats, {
+          ...bootstrapFor(sa, o.bootstrap),
+          trials: o.trials,
+        });
         comparisons.push({ metric: sa.name, a: a.name, b: b.name, scale: sa.scale, ...paired });
       });
     }

@@ -65,16 +65,42 @@ export function scoreAll(
   return { scores, labels };
 }
 
+/**
+ * Bootstrap settings for one score: the user's resamples / confidence, the generator of the reference
+ * implementation (sacrebleu's PCG64 for BLEU, numpy's legacy MT19937 otherwise) and its seed unless overridden.
+ */
+export function bootstrapFor(score: CorpusScore, user: BootstrapOptions = {}): BootstrapOptions {
+  return {
+    ...user,
+    generator: user.generator ?? score.resampling.generator,
+    seed: user.seed ?? score.resampling.seed,
+  };
+}
+
+/** Estimates of every score; scores sharing generator and seed share their resamples (one pass each). */
 export function estimates(
   scores: readonly CorpusScore[],
   bootstrap: BootstrapOptions = {},
 ): Estimate[] | null {
   if (bootstrap.resamples === 0) return null;
-  const distributions = bootstrapMany(
-    scores.map((s) => s.stats),
-    bootstrap,
-  );
-  return scores.map((s, i) => summarise(s.value, distributions[i]!, s.convention, bootstrap));
+  const groups = new Map<string, number[]>();
+  scores.forEach((s, i) => {
+    const o = bootstrapFor(s, bootstrap);
+    const key = `${o.generator}:${o.seed}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const out: Estimate[] = new Array(scores.length);
+  for (const members of groups.values()) {
+    const options = bootstrapFor(scores[members[0]!]!, bootstrap);
+    const distributions = bootstrapMany(
+      members.map((i) => scores[i]!.stats),
+      options,
+    );
+    members.forEach((i, k) => {
+      out[i] = summarise(scores[i]!.value, distributions[k]!, scores[i]!.convention, options);
+    });
+  }
+  return out;
 }
 
 export function evaluate(
@@ -89,9 +115,9 @@ export function evaluate(
     const { resamples } = resolveBootstrap(o.bootstrap);
     o.onProgress?.(`bootstrap: ${resamples} resamples in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
-  const bsSig = est ? bootstrapSignature(o.bootstrap) : 'bs:off';
   const metrics = scores.map((s, i): MetricValue => {
     const e = est?.[i];
+    const bsSig = e ? bootstrapSignature(bootstrapFor(s, o.bootstrap)) : 'bs:off';
     return {
       name: s.name,
       value: e ? e.value : s.value,

@@ -65,7 +65,8 @@ describe('cxr eval on the bundled examples (the README first screen)', () => {
     expect(bleu4.value).toBe(want);
     for (const m of doc.metrics) {
       expect(m.ci[0]).toBeLessThanOrEqual(m.ci[1]);
-      expect(m.signature).toContain('|bs:500|seed:3|');
+      const rng = m.name.startsWith('bleu') ? 'seed:12345|ci:0.95|rng:pcg64' : 'seed:3|ci:0.95|rng:mt19937';
+      expect(m.signature).toContain(`|bs:500|${rng}|`);
     }
     expect(doc.metrics).toHaveLength(12);
   });

@@ -6,7 +6,7 @@
  * as positive (its `+` columns). Blank is negative. Macro averages include labels without support (F1 0).
  */
 import { type AdditiveStats, pairwiseSum, pointValue } from '../stats/index.js';
-import type { CorpusScore, MetricSignature } from '../text/index.js';
+import { type CorpusScore, LLAVA_RAD_RESAMPLING, type MetricSignature } from '../text/index.js';
 
 export const LABEL_F1_VERSION = '1';
 
@@ -179,6 +179,7 @@ export function labelF1Scores(
           stats,
           convention: 'median',
           scale: 1,
+          resampling: LLAVA_RAD_RESAMPLING,
         });
       }
     }

@@ -4,6 +4,7 @@
  * LLaVA-Rad's `run.py`), so for label F1 and ROUGE-L the intervals equal LLaVA-Rad's.
  */
 
+import { Pcg64 } from './pcg64.js';
 import { mean, medianOfSorted, percentileOfSorted } from './quantile.js';
 import { Mt19937 } from './rng.js';
 
@@ -14,10 +15,17 @@ export const DEFAULT_CONFIDENCE = 0.95;
 /** (1 - 0.95) / 2 * 500 is 12.500000000000011 in float64: absorb such noise before flooring. */
 const ORDER_STATISTIC_EPS = 1e-9;
 
+/**
+ * Where resample indices come from: `mt19937` = numpy's legacy RandomState (rouge_score, scipy in LLaVA-Rad),
+ * `pcg64` = numpy's default_rng (sacrebleu's bootstrap).
+ */
+export type RngKind = 'mt19937' | 'pcg64';
+
 export interface BootstrapOptions {
   resamples?: number;
   seed?: number;
   confidence?: number;
+  generator?: RngKind;
 }
 
 /**
@@ -46,6 +54,7 @@ export interface ResolvedBootstrap {
   resamples: number;
   seed: number;
   confidence: number;
+  generator: RngKind;
 }
 
 export function resolveBootstrap(o: BootstrapOptions = {}): ResolvedBootstrap {
@@ -55,19 +64,22 @@ export function resolveBootstrap(o: BootstrapOptions = {}): ResolvedBootstrap {
     throw new RangeError(`resamples must be >= 1: ${resamples}`);
   if (!(confidence > 0 && confidence < 1))
     throw new RangeError(`confidence must be in (0, 1): ${confidence}`);
-  return { resamples, seed: o.seed ?? DEFAULT_SEED, confidence };
+  return { resamples, seed: o.seed ?? DEFAULT_SEED, confidence, generator: o.generator ?? 'mt19937' };
 }
 
 /** Signature fragment for a bootstrap setting, e.g. `bs:500|seed:3|ci:0.95`. */
 export function bootstrapSignature(o: BootstrapOptions = {}): string {
   const r = resolveBootstrap(o);
-  return `bs:${r.resamples}|seed:${r.seed}|ci:${r.confidence}|rng:mt19937`;
+  return `bs:${r.resamples}|seed:${r.seed}|ci:${r.confidence}|rng:${r.generator}`;
 }
 
-/** Draw `resamples` index vectors of length n (each row consumes n draws, as numpy's randint(0, n, (B, n))). */
+/**
+ * Draw `resamples` index vectors of length n; each row consumes n draws in order, as numpy's
+ * `randint(0, n, (B, n))` and `default_rng().choice(n, (B, n))` fill their output.
+ */
 export function* resampleIndices(n: number, options: BootstrapOptions = {}): Generator<Int32Array> {
-  const { resamples, seed } = resolveBootstrap(options);
-  const rng = new Mt19937(seed);
+  const { resamples, seed, generator } = resolveBootstrap(options);
+  const rng = generator === 'pcg64' ? new Pcg64(seed) : new Mt19937(seed);
   const idx = new Int32Array(n);
   for (let b = 0; b < resamples; b++) {
     for (let i = 0; i < n; i++) idx[i] = rng.integer(n);

@@ -14,6 +14,7 @@ export {
   type Estimate,
   pointValue,
   type ReportConvention,
+  type RngKind,
   resampleIndices,
   resolveBootstrap,
   summarise,
@@ -27,5 +28,6 @@ export {
   type PairedOptions,
   pairedBootstrap,
 } from './paired.js';
+export { Pcg64 } from './pcg64.js';
 export { mean, median, pairwiseSum, percentile } from './quantile.js';
 export { Mt19937 } from './rng.js';

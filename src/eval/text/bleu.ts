@@ -5,7 +5,13 @@
  */
 import { type AdditiveStats, pointValue } from '../stats/index.js';
 import { countNgrams, ngramOrder, tokenCount, Vocabulary } from './ngrams.js';
-import { type CorpusScore, checkSameLength, type MetricSignature, type TextMetric } from './signature.js';
+import {
+  type CorpusScore,
+  checkSameLength,
+  type MetricSignature,
+  SACREBLEU_RESAMPLING,
+  type TextMetric,
+} from './signature.js';
 import { tokenize13a } from './tokenize.js';
 
 export const BLEU_VERSION = '1';
@@ -152,6 +158,7 @@ export function bleuMetric(maxOrder: number): TextMetric {
         stats,
         convention: 'corpus',
         scale: PERCENT,
+        resampling: SACREBLEU_RESAMPLING,
       };
     },
   };

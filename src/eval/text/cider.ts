@@ -7,7 +7,13 @@
  */
 import { type AdditiveStats, pointValue } from '../stats/index.js';
 import { countNgrams, ngramOrder, Vocabulary } from './ngrams.js';
-import { type CorpusScore, checkSameLength, type MetricSignature, type TextMetric } from './signature.js';
+import {
+  type CorpusScore,
+  checkSameLength,
+  LLAVA_RAD_RESAMPLING,
+  type MetricSignature,
+  type TextMetric,
+} from './signature.js';
 import { tokenizeLowerAlnum } from './tokenize.js';
 
 export const CIDER_VERSION = '1';
@@ -114,6 +120,7 @@ export function ciderMetric(): TextMetric {
         stats,
         convention: 'point',
         scale: CIDER_SCALE,
+        resampling: LLAVA_RAD_RESAMPLING,
       };
     },
   };

@@ -19,5 +19,13 @@ export {
   rougeMetric,
   rougeSignature,
 } from './rouge.js';
-export { type CorpusScore, formatSignature, type MetricSignature, type TextMetric } from './signature.js';
+export {
+  type CorpusScore,
+  formatSignature,
+  LLAVA_RAD_RESAMPLING,
+  type MetricSignature,
+  type Resampling,
+  SACREBLEU_RESAMPLING,
+  type TextMetric,
+} from './signature.js';
 export { pySplit, tokenize13a, tokenizeLowerAlnum } from './tokenize.js';

@@ -5,7 +5,13 @@
  */
 import { type AdditiveStats, pointValue } from '../stats/index.js';
 import { cachedStemmer } from './porter.js';
-import { type CorpusScore, checkSameLength, type MetricSignature, type TextMetric } from './signature.js';
+import {
+  type CorpusScore,
+  checkSameLength,
+  LLAVA_RAD_RESAMPLING,
+  type MetricSignature,
+  type TextMetric,
+} from './signature.js';
 import { tokenizeLowerAlnum } from './tokenize.js';
 
 export const ROUGE_VERSION = '1';
@@ -107,6 +113,7 @@ export function rougeMetric(options: RougeOptions = {}): TextMetric {
         stats,
         convention: 'mid',
         scale: 1,
+        resampling: LLAVA_RAD_RESAMPLING,
       };
     },
   };

@@ -2,7 +2,7 @@
  * Every number cxr reports carries a signature built from the options that produced it (as sacrebleu's
  * `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0`), so two numbers can always be told apart.
  */
-import type { AdditiveStats, ReportConvention } from '../stats/index.js';
+import type { AdditiveStats, ReportConvention, RngKind } from '../stats/index.js';
 
 export interface MetricSignature {
   /** metric name as selected on the command line, e.g. `bleu4` */
@@ -46,7 +46,19 @@ export interface CorpusScore {
   convention: ReportConvention;
   /** 100 for BLEU (0-100), 1 for fractions, 10 for CIDEr-D's x10 scale */
   scale: number;
+  /** the reference implementation's resampling: generator and default seed */
+  resampling: Resampling;
 }
+
+export interface Resampling {
+  generator: RngKind;
+  seed: number;
+}
+
+/** sacrebleu: `np.random.default_rng(SACREBLEU_SEED = 12345)`. */
+export const SACREBLEU_RESAMPLING: Resampling = { generator: 'pcg64', seed: 12345 };
+/** LLaVA-Rad: `np.random.seed(3)` before rouge_score, `random_state=3` in scipy.stats.bootstrap. */
+export const LLAVA_RAD_RESAMPLING: Resampling = { generator: 'mt19937', seed: 3 };
 
 /** A text-overlap metric: the small contract every file in src/eval/text implements. */
 export interface TextMetric {

@@ -8,9 +8,11 @@ import {
   comparePaired,
   Mt19937,
   median,
+  Pcg64,
   pairwiseSum,
   percentile,
 } from '../../../src/eval/stats/index.js';
+import { seedSequenceWords } from '../../../src/eval/stats/pcg64.js';
 import { groupPairs, refSummary } from '../metric-refs.js';
 
 describe('Mt19937 with numpy legacy integer semantics', () => {
@@ -29,6 +31,23 @@ describe('Mt19937 with numpy legacy integer semantics', () => {
   it('rejects seeds outside 32 bits', () => {
     expect(() => new Mt19937(-1)).toThrow(RangeError);
     expect(() => new Mt19937(2 ** 32)).toThrow(RangeError);
+  });
+});
+
+describe('Pcg64 as numpy default_rng', () => {
+  it('seeds through SeedSequence and draws like Generator.integers / choice', () => {
+    // np.random.SeedSequence(12345).generate_state(4, np.uint64), as 32-bit words
+    expect(Array.from(seedSequenceWords(12345, 8))).toEqual([
+      0xa03d837c, 0xb5ae6482, 0xfa1f7a2f, 0xbbe2996f, 0x37158f94, 0x64e39a9f, 0xa013fd73, 0x3ebb0f96,
+    ]);
+    // np.random.default_rng(12345).integers(0, 2**32, size=4, dtype=np.uint64)
+    const raw = new Pcg64(12345);
+    expect([1, 2, 3, 4].map(() => raw.nextUint32())).toEqual([3003105693, 976400781, 3387213022, 1360466709]);
+    // np.random.default_rng(12345).choice(600, size=10)
+    const g = new Pcg64(12345);
+    expect(Array.from({ length: 10 }, () => g.integer(600))).toEqual([
+      419, 136, 473, 190, 122, 478, 385, 405, 593, 234,
+    ]);
   });
 });
 
