@@ -5,6 +5,7 @@
 const BENCHES: Record<string, () => Promise<{ main: (argv: string[]) => Promise<void> }>> = {
   chexbert: () => import('./chexbert.js'),
   chexprompt: () => import('./chexprompt.js'),
+  decoder: () => import('./decoder.js'),
   eval: () => import('./eval.js'),
   findings: () => import('./findings.js'),
   image: () => import('./image.js'),
