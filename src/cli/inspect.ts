@@ -1,5 +1,5 @@
 import { isCxrError } from '../errors.js';
-import { enforceVerdict, type ImageMetadata, inspectImage, type Verdict } from '../image/index.js';
+import { enforceVerdict, type ImageMetadata, inspectImage, loadImage, type Verdict } from '../image/index.js';
 import { type Command, flag } from './command.js';
 
 interface Row {
@@ -19,7 +19,16 @@ const FIELDS: Array<[keyof ImageMetadata, string]> = [
   ['bitDepth', 'bit depth'],
   ['channels', 'samples per pixel'],
   ['numberOfFrames', 'frames'],
+  ['viewCode', 'view code'],
+  ['rendering', 'grey mapping'],
 ];
+
+/** Header only, or (with --decode) a full decode so that broken pixel data shows up too. */
+async function examine(file: string, decode: boolean) {
+  if (!decode) return inspectImage(file);
+  const { metadata, verdict } = await loadImage(file, { allowLateral: true, allowNonChest: true });
+  return { metadata, verdict };
+}
 
 function formatRow(row: Row): string {
   if (!row.metadata || !row.verdict) return `${row.file}\n  error: ${String(row.error?.message)}\n`;
@@ -35,13 +44,14 @@ function formatRow(row: Row): string {
 export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'Print each image’s metadata and whether it is a frontal chest radiograph the model can read.',
-  usage: 'IMAGE... [--json] [--allow-lateral] [--allow-non-chest]',
+  usage: 'IMAGE... [--json] [--decode] [--allow-lateral] [--allow-non-chest]',
   options: {
     json: { type: 'boolean', description: 'print one JSON array for machines' },
+    decode: { type: 'boolean', description: 'also decode the pixels (finds broken pixel data; slower)' },
     'allow-lateral': { type: 'boolean', description: 'count lateral views as accepted' },
     'allow-non-chest': { type: 'boolean', description: 'count anything readable as accepted' },
   },
-  details: `Reads headers only (no pixel decoding). PNG, JPEG and DICOM Part 10 are recognised by their bytes.
+  details: `Reads headers only unless --decode. PNG, JPEG and DICOM Part 10 are recognised by their bytes.
 Exit status: 0 when every image is accepted, 2 when any is unreadable, not a chest radiograph, or a lateral
 view (unless allowed).`,
   async run(args, io) {
@@ -56,7 +66,7 @@ view (unless allowed).`,
     const rows: Row[] = [];
     for (const file of args.positionals) {
       try {
-        const { metadata, verdict } = await inspectImage(file);
+        const { metadata, verdict } = await examine(file, flag(args, 'decode'));
         let ok = true;
         try {
           enforceVerdict(file, verdict, overrides);

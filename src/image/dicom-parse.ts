@@ -17,6 +17,8 @@ export const TAG = {
   modality: 'x00080060',
   bodyPartExamined: 'x00180015',
   viewPosition: 'x00185101',
+  viewCodeSequence: 'x00540220',
+  codeMeaning: 'x00080104',
   samplesPerPixel: 'x00280002',
   photometric: 'x00280004',
   planarConfiguration: 'x00280006',
@@ -138,6 +140,7 @@ export function parseDicomFile(file: string, bytes: Uint8Array): ParsedDicom {
     channels: pixel?.samplesPerPixel ?? 0,
     modality: text(dataSet, TAG.modality),
     viewPosition: text(dataSet, TAG.viewPosition),
+    viewCode: viewCode(dataSet),
     bodyPartExamined: text(dataSet, TAG.bodyPartExamined),
     photometricInterpretation: pixel?.photometric,
     transferSyntax: uid,
@@ -147,6 +150,11 @@ export function parseDicomFile(file: string, bytes: Uint8Array): ParsedDicom {
     hasPixelData: pixel !== undefined,
   };
   return { file, dataSet, syntax, metadata, pixel };
+}
+
+function viewCode(ds: dicomParser.DataSet): string | undefined {
+  const item = ds.elements[TAG.viewCodeSequence]?.items?.[0]?.dataSet;
+  return item ? text(item, TAG.codeMeaning) : undefined;
 }
 
 function readPixelModule(file: string, ds: dicomParser.DataSet): PixelModule | undefined {

@@ -22,6 +22,8 @@ export interface ImageMetadata {
   channels: number;
   modality?: string;
   viewPosition?: string;
+  /** DICOM ViewCodeSequence code meaning (e.g. "postero-anterior", "lateral"), used when ViewPosition is empty. */
+  viewCode?: string;
   bodyPartExamined?: string;
   photometricInterpretation?: string;
   transferSyntax?: string;

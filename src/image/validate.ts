@@ -43,14 +43,15 @@ export function validate(meta: ImageMetadata): Verdict {
     if (meta.channels >= 3)
       notes.push('stored as RGB; chest radiographs are grey (colour is kept as it is, like PIL)');
   }
-  const view = meta.viewPosition?.toUpperCase();
+  // ViewPosition first; the coded view (ViewCodeSequence) when it is empty.
+  const view = (meta.viewPosition || meta.viewCode)?.toUpperCase();
   const viewUnknown = !view;
   if (refusals.length > 0) return { status: 'refused', reasons: [...refusals, ...notes], viewUnknown };
   if (view && LATERAL_VIEW.test(view))
     return {
       status: 'lateral',
       reasons: [
-        `ViewPosition ${meta.viewPosition}: a lateral view; the model was trained on frontal (AP/PA) views only`,
+        `${meta.viewPosition ? `ViewPosition ${meta.viewPosition}` : `view code "${meta.viewCode}"`}: a lateral view; the model was trained on frontal (AP/PA) views only`,
         ...notes,
       ],
       viewUnknown,

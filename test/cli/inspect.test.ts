@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, DATA } from '../helpers.js';
-import { makeDicom, SYNTAX, testPattern } from '../image/make-dicom.js';
+import { type Item, makeDicom, SYNTAX, testPattern } from '../image/make-dicom.js';
 
 const IMG = join(DATA, 'images');
 const SIIM = join(IMG, '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm');
@@ -72,5 +72,42 @@ describe('cxr inspect', () => {
     const r = await cli(['inspect', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('--json');
+  });
+});
+
+describe('cxr inspect --decode and coded views', () => {
+  it('--decode reports the grey mapping, and catches pixel data that does not decode', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cxr-inspect-'));
+    const ok = await cli(['inspect', '--decode', SIIM]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('grey mapping: min..max 0..254');
+    const good = await makeDicom(
+      { width: 16, height: 16, values: testPattern(16, 16), bitsStored: 12 },
+      SYNTAX.jpegLs,
+    );
+    const bad = Uint8Array.from(good);
+    bad.fill(0x55, bad.length - 60, bad.length - 8); // scramble the JPEG-LS scan, keep the delimiter
+    const f = join(dir, 'bad-ls.dcm');
+    writeFileSync(f, bad);
+    expect((await cli(['inspect', f])).code).toBe(0); // the header is fine
+    const r = await cli(['inspect', '--decode', f]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('bad-ls.dcm');
+  });
+
+  it('uses ViewCodeSequence when ViewPosition is empty', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cxr-inspect-'));
+    const f = join(dir, 'coded-lat.dcm');
+    const extra: Item = [['00540220', 'SQ', [[['00080104', 'LO', 'left lateral']]]]];
+    writeFileSync(
+      f,
+      await makeDicom(
+        { width: 8, height: 8, values: testPattern(8, 8), viewPosition: '', extra },
+        SYNTAX.explicitLE,
+      ),
+    );
+    const r = await cli(['inspect', f]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('view code "left lateral": a lateral view');
   });
 });
