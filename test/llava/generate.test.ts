@@ -209,6 +209,22 @@ describe('beam search', () => {
     expect(a.tokenIds).toEqual(b.tokenIds);
   });
 
+  it('scores closed hypotheses by sum log p / length ** lengthPenalty (length counts the prompt ids)', async () => {
+    // 450 (p 0.6) then EOS; 301 (p 0.4) then two near-certain tokens and EOS. Prompt: 4 ids.
+    const fork = (h: readonly number[]): Record<number, number> => {
+      if (h.length === 0) return { 450: Math.log(0.6), 301: Math.log(0.4) };
+      const next: Record<string, number> = { '301': 3085, '301,3085': 526 };
+      return { [next[h.join(',')] ?? EOS]: 30 };
+    };
+    const run = async (lengthPenalty: number) =>
+      (await generate(new ScriptedLM(fork), tokenizer, PROMPT, null, { numBeams: 2, lengthPenalty }))
+        .tokenIds;
+    // log 0.6 / 5 = -0.102 beats log 0.4 / 7 = -0.131 ...
+    expect(await run(1)).toEqual([450, EOS]);
+    // ... but log 0.6 / 5^3 = -0.0041 loses to log 0.4 / 7^3 = -0.0027.
+    expect(await run(3)).toEqual([301, 3085, 526, EOS]);
+  });
+
   it('closes open beams at maxNewTokens', async () => {
     const lm = new ScriptedLM(chain([450]));
     const r = await generate(lm, tokenizer, PROMPT, null, { numBeams: 2, maxNewTokens: 5 });
