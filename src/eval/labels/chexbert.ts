@@ -2,7 +2,17 @@
  * F1-CheXbert as LLaVA-Rad's rrg_eval computes it: CheXbert classes per observation, binarised in two conventions
  * (`rrg`: positive only; `rrg+`: positive or uncertain), sklearn classification reports over 14 and 5 observations.
  */
+import type { CorpusScore } from '../text/index.js';
+import type { ChexbertLabeler, ChexbertLoadOptions } from './chexbert-labeler.js';
 import { type ClassificationReport, classificationReport } from './chexbert-report.js';
+import { CHEXPERT_OBSERVATIONS, type Labels14 } from './chexpert/index.js';
+import { labelF1Scores } from './f1.js';
+
+export type { ChexbertLabeler, ChexbertLoadOptions, ChexbertResult } from './chexbert-labeler.js';
+export type { ClassificationReport, ReportRow as ClassificationReportRow } from './chexbert-report.js';
+
+/** Identifies CheXbert in label-F1 signatures. */
+export const CHEXBERT_LABELER = 'chexbert';
 
 /** CheXbert's heads in output order (No Finding last, unlike the CheXpert CSV order). */
 export const CHEXBERT_CONDITIONS = [
@@ -38,10 +48,8 @@ export type ChexbertClassCode = (typeof ChexbertClass)[keyof typeof ChexbertClas
 /** rrg: uncertain counts as negative (LLaVA-Rad's plain columns); rrg+: uncertain counts as positive. */
 export type ChexbertConvention = 'rrg' | 'rrg+';
 
-/** CheXpert label values: 1 positive, 0 negative, -1 uncertain, null not mentioned. */
-export type ChexpertValue = 1 | 0 | -1 | null;
-
-const CHEXPERT_VALUE: Record<number, ChexpertValue> = { 0: null, 1: 1, 2: 0, 3: -1 };
+/** Class code -> CheXpert value: 1 positive, 0 negative, -1 uncertain, null not mentioned. */
+const CHEXPERT_VALUE: Record<number, 1 | 0 | -1 | null> = { 0: null, 1: 1, 2: 0, 3: -1 };
 
 /** `map_to_binary`: 1 for positive (and for uncertain under rrg+), else 0. */
 export function toBinary(classes: readonly number[], convention: ChexbertConvention): number[] {
@@ -51,13 +59,12 @@ export function toBinary(classes: readonly number[], convention: ChexbertConvent
   );
 }
 
-/** Classes as CheXpert values keyed by observation name. */
-export function toChexpertLabels(classes: readonly number[]): Record<string, ChexpertValue> {
-  const out: Record<string, ChexpertValue> = {};
-  CHEXBERT_CONDITIONS.forEach((name, j) => {
-    out[name] = CHEXPERT_VALUE[classes[j]!] ?? null;
-  });
-  return out;
+/** Classes as CheXpert values keyed by observation name, in the rule labeler's key order. */
+export function toChexpertLabels(classes: readonly number[]): Labels14 {
+  const byName = new Map<string, number>(CHEXBERT_CONDITIONS.map((name, j) => [name, classes[j]!]));
+  return Object.fromEntries(
+    CHEXPERT_OBSERVATIONS.map((o) => [o, CHEXPERT_VALUE[byName.get(o)!] ?? null]),
+  ) as Labels14;
 }
 
 export interface ChexbertReports {
@@ -82,24 +89,18 @@ export function chexbertReports(
 }
 
 /**
- * The headline numbers under the evaluation suite's names: micro and macro F1 over 14 and 5 observations,
- * `_uncertain_pos` for the rrg+ convention.
+ * The eight label-F1 scores (micro/macro x 14/5 x both conventions) of CheXbert classes, through the evaluation
+ * suite's F1 (names `f1_14_micro`, ..., `f1_5_macro_uncertain_pos`; signatures name the labeler).
  */
-export function chexbertF1(
+export function chexbertF1Scores(
   refClasses: readonly (readonly number[])[],
   predClasses: readonly (readonly number[])[],
-): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const convention of ['rrg', 'rrg+'] as const) {
-    const suffix = convention === 'rrg+' ? '_uncertain_pos' : '';
-    const { report_14, report_5 } = chexbertReports(refClasses, predClasses, convention);
-    for (const [n, report] of [
-      [14, report_14],
-      [5, report_5],
-    ] as const) {
-      out[`f1_${n}_micro${suffix}`] = report['micro avg']!['f1-score'];
-      out[`f1_${n}_macro${suffix}`] = report['macro avg']!['f1-score'];
-    }
-  }
-  return out;
+): CorpusScore[] {
+  return labelF1Scores(predClasses.map(toChexpertLabels), refClasses.map(toChexpertLabels), CHEXBERT_LABELER);
+}
+
+/** Open the labeler; onnxruntime is loaded only now, so importing this module stays cheap. */
+export async function openChexbert(weightsPath: string, opts: ChexbertLoadOptions): Promise<ChexbertLabeler> {
+  const { ChexbertLabeler } = await import('./chexbert-labeler.js');
+  return ChexbertLabeler.open(weightsPath, opts);
 }

@@ -17,3 +17,4 @@ export {
   type PrfRow,
   perLabelReport,
 } from './f1.js';
+export * from './chexbert.js';

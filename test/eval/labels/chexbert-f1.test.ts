@@ -4,12 +4,13 @@ import { describe, expect, it } from 'vitest';
 import {
   CHEXBERT_CONDITIONS,
   CHEXBERT_CONDITIONS_5,
-  chexbertF1,
+  chexbertF1Scores,
   chexbertReports,
   toBinary,
   toChexpertLabels,
 } from '../../../src/eval/labels/chexbert.js';
 import type { ClassificationReport } from '../../../src/eval/labels/chexbert-report.js';
+import { CHEXPERT_OBSERVATIONS } from '../../../src/eval/labels/index.js';
 import { FIXTURES } from '../../helpers.js';
 
 const DIR = join(FIXTURES, 'oracle', 'chexbert-tiny');
@@ -63,8 +64,9 @@ describe('CheXbert labels and F1 (official rrg_eval conventions)', () => {
     }
   });
 
-  it('maps classes to CheXpert values (blank, 1, 0, -1)', () => {
+  it('maps classes to CheXpert values (blank, 1, 0, -1) in the rule labeler key order', () => {
     const labels = toChexpertLabels([0, 1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    expect(Object.keys(labels)).toEqual([...CHEXPERT_OBSERVATIONS]);
     expect(labels['Enlarged Cardiomediastinum']).toBeNull();
     expect([labels.Cardiomegaly, labels['Lung Opacity'], labels['Lung Lesion']]).toEqual([1, 0, -1]);
     expect(labels['No Finding']).toBe(1);
@@ -90,22 +92,24 @@ describe('CheXbert labels and F1 (official rrg_eval conventions)', () => {
     });
   });
 
-  it('names the headline F1 values as the evaluation suite does', () => {
-    const f1 = chexbertF1(classesOf(evaluate.ref_text_ids), classesOf(evaluate.pred_text_ids));
-    const r = (k: string) => (evaluate[k] as ClassificationReport)['micro avg']!['f1-score'];
-    expect(f1.f1_14_micro).toBeCloseTo(r('report_14_rrg'), 12);
-    expect(f1.f1_5_micro_uncertain_pos).toBeCloseTo(r('report_5_rrg_plus'), 12);
-    expect(Object.keys(f1).sort()).toEqual(
-      [
-        'f1_14_macro',
-        'f1_14_macro_uncertain_pos',
-        'f1_14_micro',
-        'f1_14_micro_uncertain_pos',
-        'f1_5_macro',
-        'f1_5_macro_uncertain_pos',
-        'f1_5_micro',
-        'f1_5_micro_uncertain_pos',
-      ].sort(),
-    );
+  it('gives the evaluation suite F1 scores (8 names), equal to the sklearn reports', () => {
+    const scores = chexbertF1Scores(classesOf(evaluate.ref_text_ids), classesOf(evaluate.pred_text_ids));
+    const golden = (report: string, avg: string) =>
+      (evaluate[report] as ClassificationReport)[`${avg} avg`]!['f1-score'];
+    const expected: Record<string, number> = {};
+    for (const [suffix, plus] of [
+      ['', ''],
+      ['_uncertain_pos', '_plus'],
+    ]) {
+      for (const n of [14, 5]) {
+        for (const avg of ['micro', 'macro'])
+          expected[`f1_${n}_${avg}${suffix}`] = golden(`report_${n}_rrg${plus}`, avg);
+      }
+    }
+    expect(scores.map((s) => s.name).sort()).toEqual(Object.keys(expected).sort());
+    for (const s of scores) {
+      expect(Math.abs(s.value - expected[s.name]!), s.name).toBeLessThanOrEqual(REPORT_TOLERANCE);
+      expect(s.signature.options.labeler).toBe('chexbert');
+    }
   });
 });
