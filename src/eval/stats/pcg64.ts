@@ -18,7 +18,7 @@ const MIX_MULT_R = 0x4973f715;
 const XSHIFT = 16;
 
 /** PCG_DEFAULT_MULTIPLIER_128 = 0x2360ED051FC65DA4_4385DF649FCCF645, as 16-bit limbs, least significant first. */
-const MULTIPLIER = [0xf645, 0x9fcc, 0xdf64, 0x4385, 0x5da4, 0x1fc6, 0xed05, 0x2360];
+const [M0, M1, M2, M3, M4, M5, M6, M7] = [0xf645, 0x9fcc, 0xdf64, 0x4385, 0x5da4, 0x1fc6, 0xed05, 0x2360];
 const LIMBS = 8;
 const LIMB = 0x10000;
 
@@ -70,8 +70,7 @@ function limbsOf(hi64hi: number, hi64lo: number, lo64hi: number, lo64lo: number)
 export class Pcg64 {
   private state: Float64Array;
   private readonly inc: Float64Array;
-  private readonly product = new Float64Array(LIMBS);
-  private spare: number | null = null;
+  private hasSpare = false;
 
   constructor(seed: number) {
     // generate_state(4, uint64): uint64 k = word[2k] | word[2k+1] << 32; seed = (s0 << 64) | s1, inc = (s2 << 64) | s3
@@ -92,22 +91,25 @@ export class Pcg64 {
     this.step();
   }
 
-  /** state = state * MULTIPLIER + inc (mod 2^128) */
+  /** state = state * MULTIPLIER + inc (mod 2^128), unrolled: each column sum stays below 2^36, exact in float64. */
   private step(): void {
-    const s = this.state;
-    const p = this.product;
-    p.fill(0);
-    for (let i = 0; i < LIMBS; i++) {
-      const si = s[i]!;
-      if (si === 0) continue;
-      for (let j = 0; i + j < LIMBS; j++) p[i + j]! += si * MULTIPLIER[j]!;
-    }
+    const st = this.state;
+    const inc = this.inc;
+    const [s0, s1, s2, s3, s4, s5, s6, s7] = st as unknown as number[];
+    const p0 = s0! * M0 + inc[0]!;
+    const p1 = s0! * M1 + s1 * M0 + inc[1]!;
+    const p2 = s0! * M2 + s1 * M1 + s2 * M0 + inc[2]!;
+    const p3 = s0! * M3 + s1 * M2 + s2 * M1 + s3 * M0 + inc[3]!;
+    const p4 = s0! * M4 + s1 * M3 + s2 * M2 + s3 * M1 + s4 * M0 + inc[4]!;
+    const p5 = s0! * M5 + s1 * M4 + s2 * M3 + s3 * M2 + s4 * M1 + s5 * M0 + inc[5]!;
+    const p6 = s0! * M6 + s1 * M5 + s2 * M4 + s3 * M3 + s4 * M2 + s5 * M1 + s6 * M0 + inc[6]!;
+    const p7 = s0! * M7 + s1 * M6 + s2 * M5 + s3 * M4 + s4 * M3 + s5 * M2 + s6 * M1 + s7 * M0 + inc[7]!;
     let carry = 0;
+    const cols = [p0, p1, p2, p3, p4, p5, p6, p7];
     for (let i = 0; i < LIMBS; i++) {
-      const v = p[i]! + this.inc[i]! + carry;
-      const low = v % LIMB;
-      s[i] = low;
-      carry = (v - low) / LIMB;
+      const v = cols[i]! + carry;
+      carry = Math.floor(v / LIMB);
+      st[i] = v - carry * LIMB;
     }
   }
 
@@ -120,32 +122,32 @@ export class Pcg64 {
     }
   }
 
-  /** Next 64-bit output as [high 32 bits, low 32 bits]: XSL-RR of the advanced state. */
-  private next64(): [number, number] {
+  /** Advance and put the 64-bit XSL-RR output into outHi / outLo. */
+  private outHi = 0;
+  private outLo = 0;
+  private next64(): void {
     this.step();
     const s = this.state;
     // xor of the high and low 64-bit halves, as two 32-bit words
     const lo = ((s[0]! | (s[1]! << 16)) ^ (s[4]! | (s[5]! << 16))) >>> 0;
     const hi = ((s[2]! | (s[3]! << 16)) ^ (s[6]! | (s[7]! << 16))) >>> 0;
     const rot = s[7]! >>> 10; // state >> 122: the top 6 bits
-    if (rot === 0) return [hi, lo];
-    if (rot === 32) return [lo, hi];
+    // rotate the 64-bit value (hi:lo) right by rot
     const [a, b] = rot < 32 ? [hi, lo] : [lo, hi];
     const r = rot % 32;
-    // rotate right the 64-bit value (a:b) by r
-    return [((a >>> r) | (b << (32 - r))) >>> 0, ((b >>> r) | (a << (32 - r))) >>> 0];
+    this.outHi = r === 0 ? a : ((a >>> r) | (b << (32 - r))) >>> 0;
+    this.outLo = r === 0 ? b : ((b >>> r) | (a << (32 - r))) >>> 0;
   }
 
   /** numpy's pcg64_next32: low half of a fresh 64-bit output, then its high half. */
   nextUint32(): number {
-    if (this.spare !== null) {
-      const v = this.spare;
-      this.spare = null;
-      return v;
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.outHi;
     }
-    const [hi, lo] = this.next64();
-    this.spare = hi;
-    return lo;
+    this.next64();
+    this.hasSpare = true;
+    return this.outLo;
   }
 
   /** Uniform integer in [0, n) by Lemire's method, as `Generator.integers(0, n)` for n <= 2^32 - 1. */
@@ -153,24 +155,30 @@ export class Pcg64 {
     const max = n - 1;
     if (max <= 0) return 0;
     const excl = n >>> 0;
-    let [high, leftover] = mulHighLow(this.nextUint32(), excl);
+    // m = x * excl as a 64-bit product: high word is the result, low word the rejection test
+    let x = this.nextUint32();
+    let leftover = lowWord(x, excl);
     if (leftover < excl) {
       const threshold = (0xffffffff - max) % excl;
-      while (leftover < threshold) [high, leftover] = mulHighLow(this.nextUint32(), excl);
+      while (leftover < threshold) {
+        x = this.nextUint32();
+        leftover = lowWord(x, excl);
+      }
     }
-    return high;
+    return highWord(x, excl);
   }
 }
 
-/** 32 x 32 -> 64-bit product as [high word, low word]. */
-function mulHighLow(a: number, b: number): [number, number] {
-  const aLo = a & 0xffff;
-  const aHi = a >>> 16;
-  const bLo = b & 0xffff;
-  const bHi = b >>> 16;
-  const lo = aLo * bLo;
-  const mid = aHi * bLo + aLo * bHi; // < 2^33, exact
-  const low = (lo + (mid % LIMB) * LIMB) % 2 ** 32;
-  const high = aHi * bHi + Math.floor(mid / LIMB) + Math.floor((lo + (mid % LIMB) * LIMB) / 2 ** 32);
-  return [high >>> 0, low >>> 0];
+const TWO32 = 2 ** 32;
+
+/** Low 32 bits of a 32 x 32-bit product (Math.imul gives them exactly). */
+function lowWord(a: number, b: number): number {
+  return Math.imul(a, b) >>> 0;
+}
+
+/** High 32 bits of a 32 x 32-bit product: the float product is off by < 2^12, the low word fixes it exactly. */
+function highWord(a: number, b: number): number {
+  const low = Math.imul(a, b) >>> 0;
+  const approx = a * b; // rounded to 53 bits
+  return Math.round((approx - low) / TWO32) >>> 0;
 }
