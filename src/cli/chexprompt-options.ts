@@ -27,6 +27,10 @@ export const CHEXPROMPT_OPTIONS: Record<string, OptionSpec> = {
     description: 'answer format asked for (default: json for judges that enforce a schema, else list)',
   },
   structured: { type: 'boolean', description: 'HTTP judges: ask for JSON-schema structured output' },
+  'max-completion-tokens': {
+    type: 'boolean',
+    description: 'send the answer limit as max_completion_tokens (OpenAI reasoning models)',
+  },
   temperature: { type: 'string', valueName: 'T', description: 'judge sampling temperature', default: '0' },
   'max-tokens': {
     type: 'string',

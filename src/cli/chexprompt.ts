@@ -114,6 +114,7 @@ export async function runJudged(
     azureEndpoint: str(args, 'azure-endpoint') ?? io.env.AZURE_OPENAI_ENDPOINT,
     azureApiVersion: str(args, 'api-version') ?? io.env.OPENAI_API_VERSION,
     structured: flag(args, 'structured'),
+    limitField: flag(args, 'max-completion-tokens') ? 'max_completion_tokens' : 'max_tokens',
     ggufContextSize: int(args, 'context', 4096),
     ggufThreads: str(args, 'threads') === undefined ? undefined : int(args, 'threads', 1),
   };
@@ -206,7 +207,8 @@ export const chexpromptCommand: Command = {
     quiet: { type: 'boolean', short: 'q', description: 'no progress on stderr' },
   },
   details: `
-Keys come from the environment only: OPENAI_API_KEY (openai:), AZURE_OPENAI_API_KEY (azure:), CXR_JUDGE_API_KEY
+A --prompt-file may start with a [[system]] section followed by a [[user]] section; without markers the whole
+file is the user message. Keys come from the environment only: OPENAI_API_KEY (openai:), AZURE_OPENAI_API_KEY (azure:), CXR_JUDGE_API_KEY
 (http:// servers that need one). Answers are cached (SQLite) by judge, model, prompt hash, parameters and both
 texts, so a rerun costs nothing and an interrupted run resumes. An answer that cannot be read is asked again
 (--parse-retries) and then counted as a failure, shown with its raw text in --per-report, never as zero errors.`,

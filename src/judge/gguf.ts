@@ -3,6 +3,7 @@
  * downloaded), one context sequence, requests served one at a time, and a JSON-schema grammar whenever the
  * request carries a schema, so a constrained answer always has the right shape.
  */
+import { basename } from 'node:path';
 import type { ChatHistoryItem, Llama, LlamaContext, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
 import {
   DEFAULT_JUDGE_PARAMS,
@@ -93,7 +94,8 @@ export async function ggufJudge(options: GgufJudgeOptions): Promise<Judge> {
 
   return {
     kind: 'gguf',
-    model: options.modelPath,
+    // The file name, not the path: signatures should not depend on where a user keeps models.
+    model: basename(options.modelPath),
     params,
     structured: true,
     complete(request) {

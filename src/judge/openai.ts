@@ -34,6 +34,8 @@ export interface OpenAIJudgeOptions {
   params?: Partial<JudgeParams>;
   /** Ask for JSON-schema structured output (`response_format`); only for servers that support it. */
   structured?: boolean;
+  /** OpenAI's reasoning models take the answer limit only as `max_completion_tokens`. */
+  limitField?: 'max_tokens' | 'max_completion_tokens';
 }
 
 export function openAIJudge(options: OpenAIJudgeOptions): Judge {
@@ -61,7 +63,7 @@ export function openAIJudge(options: OpenAIJudgeOptions): Judge {
         model: options.model,
         messages: request.messages,
         temperature: params.temperature,
-        max_tokens: params.maxTokens,
+        [options.limitField ?? 'max_tokens']: params.maxTokens,
         ...(params.seed === undefined ? {} : { seed: params.seed }),
         ...(structured && request.jsonSchema
           ? {

@@ -65,6 +65,8 @@ export interface JudgeSettings {
   azureApiVersion?: string;
   /** JSON-schema structured output for HTTP judges that support it. */
   structured?: boolean;
+  /** Send the answer limit as `max_completion_tokens` (OpenAI reasoning models). */
+  limitField?: 'max_tokens' | 'max_completion_tokens';
   ggufContextSize?: number;
   ggufThreads?: number;
 }
@@ -99,9 +101,7 @@ export async function createJudge(spec: JudgeSpec, settings: JudgeSettings = {})
     case 'http':
       return openAIJudge({
         ...spec,
-        apiKey: settings.apiKey,
-        params: settings.params,
-        structured: settings.structured,
+        ...httpSettings(settings),
       });
     case 'azure':
       if (!settings.azureEndpoint) {
@@ -117,9 +117,7 @@ export async function createJudge(spec: JudgeSpec, settings: JudgeSettings = {})
           endpoint: settings.azureEndpoint,
           apiVersion: settings.azureApiVersion ?? DEFAULT_AZURE_API_VERSION,
         },
-        apiKey: settings.apiKey,
-        params: settings.params,
-        structured: settings.structured,
+        ...httpSettings(settings),
       });
     case 'gguf':
       ggufSize(spec.modelPath);
@@ -130,4 +128,8 @@ export async function createJudge(spec: JudgeSpec, settings: JudgeSettings = {})
         threads: settings.ggufThreads,
       });
   }
+}
+
+function httpSettings(s: JudgeSettings) {
+  return { apiKey: s.apiKey, params: s.params, structured: s.structured, limitField: s.limitField };
 }

@@ -12,6 +12,7 @@ export interface ChatRequestBody {
   messages: { role: string; content: string }[];
   temperature?: number;
   max_tokens?: number;
+  max_completion_tokens?: number;
   response_format?: { type: string; json_schema?: { schema: unknown } };
   seed?: number;
 }

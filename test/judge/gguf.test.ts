@@ -61,6 +61,7 @@ describe('GGUF judge (node-llama-cpp, prebuilt CPU binary)', () => {
       }
     }
     expect(report.usage.promptTokens).toBeGreaterThan(1000);
+    expect(report.signature).toContain('|model:tiny.gguf|'); // the file name, not where it lives
     expect(report.signature).toContain('format:json');
   });
 

@@ -74,6 +74,19 @@ describe('OpenAI-compatible judge over a real socket', () => {
     });
   });
 
+  it('sends the answer limit as max_completion_tokens when asked (OpenAI reasoning models)', async () => {
+    const s = await serve();
+    const judge = openAIJudge({
+      kind: 'openai',
+      model: 'o-model',
+      baseURL: s.url,
+      limitField: 'max_completion_tokens',
+    });
+    await judge.complete(request);
+    expect(s.received[0]!.body).toMatchObject({ max_completion_tokens: 128 });
+    expect(s.received[0]!.body.max_tokens).toBeUndefined();
+  });
+
   it('waits as long as Retry-After asks on a 429, then succeeds', async () => {
     const s = await serve({ fault: firstFaults({ kind: 'status', status: 429, retryAfter: '1' }) });
     const judge = limited(s.url);
