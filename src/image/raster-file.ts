@@ -16,7 +16,13 @@ interface Header {
   channels: number;
 }
 
-const SHARP_OPTIONS = { failOn: 'error', limitInputPixels: false, sequentialRead: true } as const;
+// ignoreIcc: PIL applies no colour management, so neither do we (the stored samples are what the model saw).
+const SHARP_OPTIONS = {
+  failOn: 'error',
+  limitInputPixels: false,
+  sequentialRead: true,
+  ignoreIcc: true,
+} as const;
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message.split('\n')[0]! : String(e);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { inspectImage, loadImage, preprocessImage } from '../../src/image/index.js';
-import { png16 } from './make-png.js';
+import { encodePng, findChunk, png16 } from './make-png.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cxr-raster-'));
 
@@ -75,5 +75,24 @@ describe('PNG and JPEG decoding (sharp)', () => {
       .toFile(misnamed);
     const img = await loadImage(misnamed);
     expect(img.metadata.format).toBe('png');
+  });
+});
+
+describe('no colour management (as PIL)', () => {
+  it('an embedded ICC profile does not change the stored values', async () => {
+    const px = Uint8Array.from([200, 30, 60, 10, 180, 90]);
+    // Borrow a real profile from a PNG sharp writes, then store known samples alongside it.
+    const withP3 = await sharp(px, { raw: { width: 2, height: 1, channels: 3 } })
+      .withIccProfile('p3')
+      .png()
+      .toBuffer();
+    const iccp = findChunk(withP3, 'iCCP')!;
+    const file = join(dir, 'p3.png');
+    writeFileSync(
+      file,
+      encodePng({ width: 2, height: 1, channels: 3, bitDepth: 8, data: px, chunks: [['iCCP', iccp]] }),
+    );
+    expect((await sharp(file).metadata()).hasProfile).toBe(true);
+    expect(Array.from((await loadImage(file)).raster.data)).toEqual(Array.from(px));
   });
 });
