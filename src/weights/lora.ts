@@ -8,10 +8,14 @@
  */
 import { inputError } from '../errors.js';
 import { float32ToFp16Bits, fp16ToFloat32Table, toFloat32 } from './dtype.js';
+import { simdRowKernel } from './lora-simd.js';
 import { EntrySource, entriesOf, type TensorEntry } from './source.js';
 import type { LoraConfig, TensorSource } from './types.js';
 
 export type MergePrecision = 'fp16' | 'fp32';
+
+/** f32x4 lanes of the SIMD kernel. */
+const SIMD_WIDTH = 4;
 
 /** PEFT's prefix on the base model's names, and the suffixes of the two factors. */
 const PEFT_PREFIX = 'base_model.model.';
@@ -194,15 +198,49 @@ export function mergeFp16Bits(
   scaling: number,
 ): Uint16Array {
   const result = new Uint16Array(out * inp);
-  const acc = new Float32Array(inp);
   const half = fp16ToFloat32Table();
+  const rowOf = rowKernel(a, b, inp, r);
+  const sum = new Float32Array(inp);
+  const sumBits = new Uint32Array(sum.buffer);
   for (let i = 0; i < out; i++) {
-    rowF32(acc, a, b, i * r, inp, r);
-    for (let j = 0, o = i * inp; j < inp; j++, o++) {
-      result[o] = float32ToFp16Bits(Math.fround(half[wBits[o]!]! + Math.fround(acc[j]! * scaling)));
-    }
+    const acc = rowOf(i);
+    const o = i * inp;
+    for (let j = 0; j < inp; j++) sum[j] = half[wBits[o + j]!]! + Math.fround(acc[j]! * scaling);
+    for (let j = 0; j < inp; j++) result[o + j] = fp16BitsFast(sumBits[j]!, sum, j);
   }
   return result;
+}
+
+/** fp16 exponent range of float32 exponents 113..142 (normal fp16 numbers). */
+const F32_EXP_FP16_MIN = 113;
+const F32_EXP_FP16_MAX = 142;
+
+/**
+ * float32 bits -> fp16 bits, round to nearest even, inline for normal fp16 results (nearly all
+ * weights); subnormals, overflow and NaN go through float32ToFp16Bits.
+ */
+function fp16BitsFast(x: number, values: Float32Array, j: number): number {
+  const e = (x >>> 23) & 0xff;
+  if (e < F32_EXP_FP16_MIN || e > F32_EXP_FP16_MAX) return float32ToFp16Bits(values[j]!);
+  const mant = x & 0x7fffff;
+  const rest = mant & 0x1fff;
+  let h = ((e - 112) << 10) | (mant >>> 13);
+  if (rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1)) h++; // a carry correctly bumps the exponent
+  return ((x >>> 16) & 0x8000) | h;
+}
+
+/** Row i of B @ A in float32, k order: the SIMD kernel where shapes allow, the scalar loop otherwise. */
+function rowKernel(a: Float32Array, b: Float32Array, inp: number, r: number): (i: number) => Float32Array {
+  const simd = r % SIMD_WIDTH === 0 && inp % SIMD_WIDTH === 0 ? simdRowKernel() : null;
+  if (simd) {
+    simd.load(a, b, inp, r);
+    return (i) => simd.row(i);
+  }
+  const acc = new Float32Array(inp);
+  return (i) => {
+    rowF32(acc, a, b, i * r, inp, r);
+    return acc;
+  };
 }
 
 /** acc = row of B @ A, float32 sums in k order (each partial sum rounded, as a float32 GEMM does). */
