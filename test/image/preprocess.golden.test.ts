@@ -66,9 +66,18 @@ describe('open_clip eval transform at the tiny size 56 (oracle tiny-a goldens)',
     expect(maxErr).toBeLessThanOrEqual(1e-6);
   });
 
-  it('the crafted tie image puts the crop offset on .5 and rounds it half-to-even', async () => {
-    const out = preprocessImage(await load('oracle_odd_CXR3_from_IU.png'), { imageSize: 56 });
-    expect(out.resized).toEqual({ width: 56, height: 69, top: 6, left: 0 });
+  it('the crafted tie image puts the crop offset on .5 at 56 and 70, rounded half-to-even', async () => {
+    const raster = await load('oracle_odd_CXR3_from_IU.png');
+    expect(preprocessImage(raster, { imageSize: 56 }).resized).toEqual({
+      width: 56,
+      height: 69,
+      top: 6,
+      left: 0,
+    });
+    // 560x696 at 70: 70 x floor(70 * 696 / 560) = 70 x 87, top (87 - 70) / 2 = 8.5 -> 8
+    const at70 = preprocessImage(raster, { imageSize: 70 });
+    expect(at70.resized).toEqual({ width: 70, height: 87, top: 8, left: 0 });
+    expect(at70.shape).toEqual([1, 3, 70, 70]);
   });
 });
 
