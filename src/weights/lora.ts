@@ -154,7 +154,7 @@ async function fp16BitsOf(source: TensorSource, name: string): Promise<Uint16Arr
 
 /**
  * W [out, in] + scaling * B [out, r] @ A [r, in], one output row at a time; the r rows of A stay in
- * cache while the row of B @ A is accumulated in a row buffer, four k at a time.
+ * cache while the row of B @ A is accumulated in a row buffer.
  * 'fp16' accumulates in float32 in k order (as torch's CPU matmul does; products of 16-bit factors
  * are exact in float32, so only the summation order matters, and this is the reference's order);
  * 'fp32' accumulates in float64 for the exact sum.
@@ -243,7 +243,7 @@ function rowKernel(a: Float32Array, b: Float32Array, inp: number, r: number): (i
   };
 }
 
-/** acc = row of B @ A, float32 sums in k order (each partial sum rounded, as a float32 GEMM does). */
+/** acc = row of B @ A, float32 sums in k order (each store to the Float32Array rounds the partial sum). */
 function rowF32(
   acc: Float32Array,
   a: Float32Array,
@@ -253,22 +253,7 @@ function rowF32(
   r: number,
 ): void {
   acc.fill(0);
-  const fr = Math.fround;
-  let k = 0;
-  for (; k + 4 <= r; k += 4) {
-    const b0 = b[bRow + k]!;
-    const b1 = b[bRow + k + 1]!;
-    const b2 = b[bRow + k + 2]!;
-    const b3 = b[bRow + k + 3]!;
-    const a0 = k * inp;
-    const a1 = a0 + inp;
-    const a2 = a1 + inp;
-    const a3 = a2 + inp;
-    for (let j = 0; j < inp; j++) {
-      acc[j] = fr(fr(fr(acc[j]! + b0 * a[a0 + j]!) + b1 * a[a1 + j]!) + b2 * a[a2 + j]!) + b3 * a[a3 + j]!;
-    }
-  }
-  for (; k < r; k++) {
+  for (let k = 0; k < r; k++) {
     const bk = b[bRow + k]!;
     const ak = k * inp;
     for (let j = 0; j < inp; j++) acc[j] = acc[j]! + bk * a[ak + j]!;
