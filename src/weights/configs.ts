@@ -15,6 +15,17 @@ export const DEFAULT_MAX_NEW_TOKENS = 256;
 
 type Json = Record<string, unknown>;
 
+/** Dimensions of the timm ViTs an open_clip config may name without spelling them out (timm's definitions). */
+const TIMM_VITS: Record<
+  string,
+  { width: number; layers: number; headWidth: number; patchSize: number; mlpRatio: number }
+> = {
+  // BiomedCLIP-CXR-518 (SPEC.md §1): ViT-B/14, DINOv2 architecture
+  vit_base_patch14_dinov2: { width: 768, layers: 12, headWidth: 64, patchSize: 14, mlpRatio: 4 },
+  // BiomedCLIP (the 224 px original)
+  vit_base_patch16_224: { width: 768, layers: 12, headWidth: 64, patchSize: 16, mlpRatio: 4 },
+};
+
 export async function readJson(path: string): Promise<Json> {
   let text: string;
   try {
@@ -131,9 +142,11 @@ export function parseVisionConfig(
 ): VisionConfig {
   const v = new Fields(openClipFile, openClip).sub('vision_cfg');
   const l = new Fields(llavaFile, llava);
-  const width = v.positiveInt('width');
-  const layers = v.positiveInt('layers');
-  const headWidth = v.positiveInt('head_width', 64);
+  // open_clip configs of timm towers usually name the timm model and leave its dimensions implicit
+  const timm = TIMM_VITS[String(v.raw('timm_model_name') ?? '').split('.')[0]!];
+  const width = v.positiveInt('width', timm?.width);
+  const layers = v.positiveInt('layers', timm?.layers);
+  const headWidth = v.positiveInt('head_width', timm?.headWidth ?? 64);
   if (width % headWidth !== 0) {
     throw inputError('weights.bad_config', 'width is not a multiple of head_width', {
       file: openClipFile,
@@ -154,11 +167,11 @@ export function parseVisionConfig(
   }
   return {
     imageSize: v.positiveInt('image_size'),
-    patchSize: v.positiveInt('patch_size'),
+    patchSize: v.positiveInt('patch_size', timm?.patchSize),
     width,
     layers,
     heads: width / headWidth,
-    mlpDim: Math.round(width * v.num('mlp_ratio', 4)),
+    mlpDim: Math.round(width * v.num('mlp_ratio', timm?.mlpRatio ?? 4)),
     layerNormEps: VISION_LAYER_NORM_EPS,
     selectLayer,
     selectFeature: l.oneOf('mm_vision_select_feature', ['patch', 'cls_patch'] as const, 'patch'),

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readNpy } from '../../src/util/npy.js';
-import { openLlavaRad, openSharded, openTensorFile } from '../../src/weights/index.js';
+import { openLlavaRad, openSharded, openTensorFile, parseVisionConfig } from '../../src/weights/index.js';
 import { FIXTURES } from '../helpers.js';
 
 const TINY = join(FIXTURES, 'oracle/tiny-a');
@@ -158,5 +158,30 @@ describe('torch checkpoints of tiny-a', () => {
     } finally {
       await Promise.all([all.close(), model.close()]);
     }
+  });
+});
+
+describe('configs', () => {
+  it('an open_clip config that only names the timm model gets the ViT-B/14 dimensions (SPEC.md §1)', () => {
+    const openClip = { vision_cfg: { timm_model_name: 'vit_base_patch14_dinov2', image_size: 518 } };
+    const llava = { mm_vision_select_layer: -2, mm_vision_select_feature: 'patch' };
+    expect(parseVisionConfig('o.json', openClip, 'c.json', llava)).toEqual({
+      imageSize: 518,
+      patchSize: 14,
+      width: 768,
+      layers: 12,
+      heads: 12,
+      mlpDim: 3072,
+      layerNormEps: 1e-6,
+      selectLayer: 11,
+      selectFeature: 'patch',
+    });
+  });
+
+  it('an unknown timm model without dimensions names the missing field', () => {
+    const openClip = { vision_cfg: { timm_model_name: 'vit_huge_patch99', image_size: 518 } };
+    expect(() => parseVisionConfig('o.json', openClip, 'c.json', {})).toThrow(
+      /o\.json: vision_cfg\.width: config field missing/,
+    );
   });
 });
