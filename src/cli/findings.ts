@@ -6,6 +6,7 @@ import {
   type BundleDtype,
   type FindingsResult,
   FindingsStream,
+  GENERATION_DEFAULTS,
   type GenerationOptions,
   INSTRUCTION_KINDS,
   type InstructionKind,
@@ -21,6 +22,7 @@ import {
 } from '../llava/index.js';
 import { type CliIO, type Command, flag, int, type ParsedArgs, str, strList } from './command.js';
 
+const D = GENERATION_DEFAULTS;
 const PULL_HINT = 'get the released weights with `cxr pull`';
 
 /** Add the `cxr pull` hint to a missing-weights error. */
@@ -56,12 +58,12 @@ function choice<T extends string>(args: ParsedArgs, name: string, allowed: reado
 
 function generationOptions(args: ParsedArgs): GenerationOptions {
   return {
-    maxNewTokens: int(args, 'max-new-tokens', 256),
-    temperature: number(args, 'temperature', 0),
-    topP: number(args, 'top-p', 1),
-    topK: int(args, 'top-k', 0),
-    seed: int(args, 'seed', 0),
-    numBeams: int(args, 'num-beams', 1),
+    maxNewTokens: int(args, 'max-new-tokens', D.maxNewTokens),
+    temperature: number(args, 'temperature', D.temperature),
+    topP: number(args, 'top-p', D.topP),
+    topK: int(args, 'top-k', D.topK),
+    seed: int(args, 'seed', D.seed),
+    numBeams: int(args, 'num-beams', D.numBeams),
     stopStrings: strList(args, 'stop'),
   };
 }
@@ -130,17 +132,32 @@ export const findingsCommand: Command = {
       description: `${INSTRUCTION_KINDS.join(' | ')}`,
       default: 'findings',
     },
-    'max-new-tokens': { type: 'string', valueName: 'N', description: 'stop after N tokens', default: '256' },
-    temperature: { type: 'string', valueName: 'T', description: '0 = greedy; > 0 samples', default: '0' },
-    'top-p': { type: 'string', valueName: 'P', description: 'nucleus sampling mass', default: '1' },
+    'max-new-tokens': {
+      type: 'string',
+      valueName: 'N',
+      description: 'stop after N tokens',
+      default: `${D.maxNewTokens}`,
+    },
+    temperature: {
+      type: 'string',
+      valueName: 'T',
+      description: '0 = greedy; > 0 samples',
+      default: `${D.temperature}`,
+    },
+    'top-p': { type: 'string', valueName: 'P', description: 'nucleus sampling mass', default: `${D.topP}` },
     'top-k': {
       type: 'string',
       valueName: 'K',
       description: 'sample from the K best (0 = all)',
-      default: '0',
+      default: `${D.topK}`,
     },
-    seed: { type: 'string', valueName: 'N', description: 'sampling seed', default: '0' },
-    'num-beams': { type: 'string', valueName: 'N', description: 'beam search with N beams', default: '1' },
+    seed: { type: 'string', valueName: 'N', description: 'sampling seed', default: `${D.seed}` },
+    'num-beams': {
+      type: 'string',
+      valueName: 'N',
+      description: 'beam search with N beams',
+      default: `${D.numBeams}`,
+    },
     stop: {
       type: 'string',
       multiple: true,
@@ -166,7 +183,7 @@ export const findingsCommand: Command = {
     'allow-lateral': { type: 'boolean', description: 'accept lateral views' },
     'allow-non-chest': { type: 'boolean', description: 'skip the chest radiograph check' },
   },
-  details: `Decoding follows the paper: greedy, at most 256 new tokens, stop at </s>; the answer is stripped and a
+  details: `Decoding follows the paper: greedy, at most ${D.maxNewTokens} new tokens, stop at </s>; the answer is stripped and a
 trailing </s> dropped. Timings per stage go to stderr (or into the JSON). Without weights: ${PULL_HINT}, then
 \`cxr import\` them into a bundle.`,
   async run(args, io) {
