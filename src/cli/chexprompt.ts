@@ -15,6 +15,7 @@ import {
   type JudgedPair,
   type PromptTemplate,
   parseTemplate,
+  type ReportResult,
 } from '../eval/chexprompt/index.js';
 import { type MetricValue, type Pairs, readPairs } from '../eval/index.js';
 import type { BootstrapOptions } from '../eval/stats/index.js';
@@ -89,21 +90,18 @@ function cachePath(args: ParsedArgs, io: CliIO): string | undefined {
   return join(base, 'cxr', 'judge-answers.sqlite');
 }
 
-/** Judge every pair with the options of CHEXPROMPT_OPTIONS; the caller owns the printing. */
-export async function runJudged(
-  pairs: JudgedPair[],
+function judgeSettings(
   args: ParsedArgs,
   io: CliIO,
-  bootstrap: BootstrapOptions,
-  log: (message: string) => void,
-): Promise<{ report: ChexpromptReport; seconds: number; judge: LimitedJudge }> {
-  const specText = str(args, 'judge');
-  if (specText === undefined)
+): { spec: JudgeSpec; text: string; settings: JudgeSettings } {
+  const text = str(args, 'judge');
+  if (text === undefined) {
     throw inputError('cli.missing_option', 'a judge is needed', {
       field: '--judge',
       expected: 'e.g. openai:gpt-4o',
     });
-  const spec = parseJudgeSpec(specText);
+  }
+  const spec = parseJudgeSpec(text);
   const settings: JudgeSettings = {
     params: {
       temperature: num(args, 'temperature', 0),
@@ -118,52 +116,77 @@ export async function runJudged(
     ggufContextSize: int(args, 'context', 4096),
     ggufThreads: str(args, 'threads') === undefined ? undefined : int(args, 'threads', 1),
   };
-  const formatArg = str(args, 'answer-format');
-  if (formatArg !== undefined && formatArg !== 'list' && formatArg !== 'json') {
-    throw inputError('cli.bad_option', 'unknown answer format', {
-      field: '--answer-format',
-      expected: 'list or json',
-      found: formatArg,
-    });
-  }
+  return { spec, text, settings };
+}
+
+function answerFormat(args: ParsedArgs): AnswerFormat | undefined {
+  const v = str(args, 'answer-format');
+  if (v === undefined || v === 'list' || v === 'json') return v;
+  throw inputError('cli.bad_option', 'unknown answer format', {
+    field: '--answer-format',
+    expected: 'list or json',
+    found: v,
+  });
+}
+
+/** A plain progress line every few seconds. */
+function progress(total: number, log: (message: string) => void): (r: ReportResult) => void {
+  const started = Date.now();
+  let lastLog = started;
+  let done = 0;
+  let failed = 0;
+  return (r) => {
+    done++;
+    if (r.status === 'failed') failed++;
+    const now = Date.now();
+    if (now - lastLog < PROGRESS_EVERY_MS) return;
+    lastLog = now;
+    log(
+      `${done}/${total} judged, ${failed} failed, ${(done / ((now - started) / 1000)).toFixed(1)} reports/s`,
+    );
+  };
+}
+
+/** Judge every pair with the options of CHEXPROMPT_OPTIONS; the caller owns the printing. */
+export async function runJudged(
+  pairs: JudgedPair[],
+  args: ParsedArgs,
+  io: CliIO,
+  bootstrap: BootstrapOptions,
+  log: (message: string) => void,
+): Promise<{ report: ChexpromptReport; seconds: number; judge: LimitedJudge }> {
+  // Every option is checked before a model is loaded or a cache file created.
+  const { spec, text, settings } = judgeSettings(args, io);
+  const formatArg = answerFormat(args);
   const prompt = template(args, io);
-  const path = cachePath(args, io);
-  const cache = path === undefined ? undefined : AnswerCache.open(path);
-  const judge = new LimitedJudge(await createJudge(spec, settings), {
+  const price = pricing(args);
+  const parseRetries = int(args, 'parse-retries', 2);
+  const limits = {
     ...DEFAULT_LIMITS,
-    concurrency: int(args, 'concurrency', DEFAULT_CONCURRENCY),
+    concurrency: Math.floor(num(args, 'concurrency', DEFAULT_CONCURRENCY, 1)),
     requestsPerMinute: num(args, 'rpm', 0),
     timeoutMs: num(args, 'timeout', 60) * 1000,
     maxRetries: int(args, 'retries', DEFAULT_LIMITS.maxRetries),
-  });
-  const format: AnswerFormat =
-    (formatArg as AnswerFormat | undefined) ?? (judge.structured ? 'json' : 'list');
-  log(`judging ${pairs.length} pairs with ${specText} (${format} answers${path ? `, cache ${path}` : ''})`);
+  };
+  const judge = new LimitedJudge(await createJudge(spec, settings), limits);
+  const path = cachePath(args, io);
+  const format = formatArg ?? (judge.structured ? 'json' : 'list');
   const started = Date.now();
-  let done = 0;
-  let failed = 0;
-  let lastLog = started;
+  let cache: AnswerCache | undefined;
   try {
+    cache = path === undefined ? undefined : AnswerCache.open(path);
+    log(`judging ${pairs.length} pairs with ${text} (${format} answers${path ? `, cache ${path}` : ''})`);
     const report = await chexprompt(pairs, {
       judge,
       judgeId: judgeIdentity(spec, settings),
       template: prompt,
       format,
       cache,
-      parseRetries: int(args, 'parse-retries', 2),
-      workers: Math.max(judge.limits.concurrency * 2, 1),
-      pricing: pricing(args),
+      parseRetries,
+      workers: limits.concurrency * 2,
+      pricing: price,
       bootstrap,
-      onResult: (r) => {
-        done++;
-        if (r.status === 'failed') failed++;
-        const now = Date.now();
-        if (now - lastLog >= PROGRESS_EVERY_MS) {
-          lastLog = now;
-          const rate = done / ((now - started) / 1000);
-          log(`${done}/${pairs.length} judged, ${failed} failed, ${rate.toFixed(1)} reports/s`);
-        }
-      },
+      onResult: progress(pairs.length, log),
     });
     return { report, seconds: (Date.now() - started) / 1000, judge };
   } finally {

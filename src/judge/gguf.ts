@@ -4,7 +4,15 @@
  * request carries a schema, so a constrained answer always has the right shape.
  */
 import { basename } from 'node:path';
-import type { ChatHistoryItem, Llama, LlamaContext, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
+import type {
+  ChatHistoryItem,
+  Llama,
+  LlamaChatSession,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaGrammar,
+  LlamaModel,
+} from 'node-llama-cpp';
 import {
   DEFAULT_JUDGE_PARAMS,
   type Judge,
@@ -31,8 +39,8 @@ export interface GgufJudgeOptions {
 }
 
 export async function ggufJudge(options: GgufJudgeOptions): Promise<Judge> {
-  const { getLlama, LlamaChatSession } = await import('node-llama-cpp');
-  const llama: Llama = await getLlama({ build: 'never', gpu: options.gpu ?? false });
+  const lib = await import('node-llama-cpp');
+  const llama = await lib.getLlama({ build: 'never', gpu: options.gpu ?? false });
   let model: LlamaModel;
   try {
     model = await llama.loadModel({ modelPath: options.modelPath });
@@ -41,37 +49,78 @@ export async function ggufJudge(options: GgufJudgeOptions): Promise<Judge> {
     throw new JudgeFatalError(`cannot load GGUF model ${options.modelPath}: ${(e as Error).message}`);
   }
   const contextSize = Math.min(options.contextSize ?? DEFAULT_GGUF_CONTEXT, model.trainContextSize);
-  const context: LlamaContext = await model.createContext({
+  const context = await model.createContext({
     contextSize,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   });
-  const sequence = context.getSequence();
   const params: JudgeParams = { ...DEFAULT_JUDGE_PARAMS, ...options.params };
-  const grammars = new Map<string, Promise<LlamaGrammar>>();
-  const grammarFor = (schema: Record<string, unknown>) => {
-    const key = JSON.stringify(schema);
-    if (!grammars.has(key)) grammars.set(key, llama.createGrammarForJsonSchema(schema as never));
-    return grammars.get(key)!;
-  };
-  let queue: Promise<unknown> = Promise.resolve();
+  return new GgufJudge(lib.LlamaChatSession, llama, model, context, basename(options.modelPath), params);
+}
 
-  const answer = async (request: JudgeRequest): Promise<JudgeAnswer> => {
-    const { history, prompt } = toChatHistory(request);
-    const promptTokens = model.tokenize(request.messages.map((m) => m.content).join('\n')).length;
-    if (promptTokens + params.maxTokens > contextSize) {
+class GgufJudge implements Judge {
+  readonly kind = 'gguf';
+  readonly structured = true;
+  private readonly sequence: LlamaContextSequence;
+  private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly ChatSession: typeof LlamaChatSession,
+    private readonly llama: Llama,
+    private readonly llamaModel: LlamaModel,
+    private readonly context: LlamaContext,
+    /** The file name, not the path: signatures should not depend on where a user keeps models. */
+    readonly model: string,
+    readonly params: JudgeParams,
+  ) {
+    this.sequence = context.getSequence();
+  }
+
+  complete(request: JudgeRequest): Promise<JudgeAnswer> {
+    // One sequence: answer strictly one request after another, whatever the scheduler's concurrency.
+    const result = this.queue.then(() => this.answer(request));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    await this.context.dispose();
+    await this.llamaModel.dispose();
+    await this.llama.dispose();
+  }
+
+  private grammarFor(schema: Record<string, unknown>): Promise<LlamaGrammar> {
+    const key = JSON.stringify(schema);
+    if (!this.grammars.has(key))
+      this.grammars.set(key, this.llama.createGrammarForJsonSchema(schema as never));
+    return this.grammars.get(key)!;
+  }
+
+  /** Refuse rather than let the context shift silently drop part of the prompt. */
+  private checkFits(request: JudgeRequest): void {
+    const promptTokens = this.llamaModel.tokenize(request.messages.map((m) => m.content).join('\n')).length;
+    const contextSize = this.context.contextSize;
+    if (promptTokens + this.params.maxTokens > contextSize) {
       throw new JudgeFatalError(
-        `prompt of about ${promptTokens} tokens plus ${params.maxTokens} answer tokens exceeds the ${contextSize}-token context`,
+        `prompt of about ${promptTokens} tokens plus ${this.params.maxTokens} answer tokens exceeds the ${contextSize}-token context`,
       );
     }
+  }
+
+  private async answer(request: JudgeRequest): Promise<JudgeAnswer> {
+    const { history, prompt } = toChatHistory(request);
+    this.checkFits(request);
+    const { sequence, params } = this;
     await sequence.clearHistory();
     const before = {
       input: sequence.tokenMeter.usedInputTokens,
       output: sequence.tokenMeter.usedOutputTokens,
     };
-    const session = new LlamaChatSession({ contextSequence: sequence, autoDisposeSequence: false });
+    const session = new this.ChatSession({ contextSequence: sequence, autoDisposeSequence: false });
     try {
       session.setChatHistory(history);
-      const grammar = request.jsonSchema ? await grammarFor(request.jsonSchema) : undefined;
+      const grammar = request.jsonSchema ? await this.grammarFor(request.jsonSchema) : undefined;
       const r = await session.promptWithMeta(prompt, {
         grammar,
         maxTokens: params.maxTokens,
@@ -90,27 +139,7 @@ export async function ggufJudge(options: GgufJudgeOptions): Promise<Judge> {
     } finally {
       session.dispose({ disposeSequence: false });
     }
-  };
-
-  return {
-    kind: 'gguf',
-    // The file name, not the path: signatures should not depend on where a user keeps models.
-    model: basename(options.modelPath),
-    params,
-    structured: true,
-    complete(request) {
-      // One sequence: answer strictly one request after another, whatever the scheduler's concurrency.
-      const result = queue.then(() => answer(request));
-      queue = result.catch(() => undefined);
-      return result;
-    },
-    async close() {
-      await queue;
-      await context.dispose();
-      await model.dispose();
-      await llama.dispose();
-    },
-  };
+  }
 }
 
 /** Everything before the last user message becomes chat history; the last user message is the prompt. */
