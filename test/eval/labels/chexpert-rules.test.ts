@@ -168,3 +168,21 @@ describe('No Finding', () => {
     expect(labelReport('')['No Finding']).toBe(1);
   });
 });
+
+describe('bad input', () => {
+  it('labels a 480 kB report without a sentence break in linear time', () => {
+    const text =
+      'no pleural effusion or pneumothorax, stable cardiomediastinal silhouette, heart size normal, '.repeat(
+        5000,
+      );
+    const t0 = performance.now();
+    const l = labelReport(text);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(l['Pleural Effusion']).toBe(0);
+    expect(l.Pneumothorax).toBe(0);
+  });
+
+  it('handles text with no words at all', () => {
+    expect(labelReport('... ,,, ;;').Cardiomegaly).toBeNull();
+  });
+});

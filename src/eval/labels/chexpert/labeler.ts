@@ -20,6 +20,17 @@ interface Judged {
   marks: Set<Mark>;
 }
 
+function firstStartingAt(sorted: Judged[], start: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]!.mention.start < start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Marks of each mention of one sentence, each passed on to the mentions contained in it. */
 function judgeSentence(sentence: ReturnType<typeof sentencesOf>[number]): Judged[] {
   const analysis = analyse(sentence.tokens);
@@ -27,12 +38,14 @@ function judgeSentence(sentence: ReturnType<typeof sentencesOf>[number]): Judged
     const mark = markOf(analysis, mention);
     return { mention, marks: new Set<Mark>(mark ? [mark] : []), own: mark };
   });
+  // Mentions in text order: those inside a marked one start within its span.
+  const byStart = [...judged].sort((x, y) => x.mention.start - y.mention.start);
   for (const outer of judged) {
     if (!outer.own) continue;
-    for (const inner of judged) {
-      if (inner.mention.start >= outer.mention.start && inner.mention.end <= outer.mention.end) {
-        inner.marks.add(outer.own);
-      }
+    for (let i = firstStartingAt(byStart, outer.mention.start); i < byStart.length; i++) {
+      const inner = byStart[i]!;
+      if (inner.mention.start >= outer.mention.end) break;
+      if (inner.mention.end <= outer.mention.end) inner.marks.add(outer.own);
     }
   }
   return judged;

@@ -290,32 +290,39 @@ interface Cue {
 
 interface Analysis {
   tokens: Token[];
+  /** The tokens joined by single spaces: cue patterns run on this line. */
+  line: string;
+  /** For each character of `line`, the index of its token. */
+  tokenAtChar: Uint32Array;
   cues: Map<RegExp, Cue[]>;
+  subjects: Map<number, Subject>;
+  hasFiniteVerb?: boolean;
 }
+
+/**
+ * The furthest, in tokens, any cue reaches or any scan runs: far beyond a real clause, and it keeps a
+ * pathological sentence (a whole file without a period) linear in its length.
+ */
+const MAX_REACH = 48;
 
 export function analyse(tokens: Token[]): Analysis {
-  return { tokens, cues: new Map() };
+  const line = tokens.map((t) => t.text).join(' ');
+  const tokenAtChar = new Uint32Array(line.length);
+  let at = 0;
+  tokens.forEach((t, i) => {
+    tokenAtChar.fill(i, at, at + t.text.length + 1);
+    at += t.text.length + 1;
+  });
+  return { tokens, line, tokenAtChar, cues: new Map(), subjects: new Map() };
 }
 
-/** Cue matches as token ranges; regexes run on the tokens joined by single spaces. */
+/** Cue matches as token ranges. */
 function cuesOf(a: Analysis, pattern: RegExp): Cue[] {
   const known = a.cues.get(pattern);
   if (known) return known;
-  const startOf: number[] = [];
-  let offset = 0;
-  for (const t of a.tokens) {
-    startOf.push(offset);
-    offset += t.text.length + 1;
-  }
-  const line = a.tokens.map((t) => t.text).join(' ');
-  const tokenAt = (char: number) => {
-    let i = 0;
-    while (i + 1 < startOf.length && startOf[i + 1]! <= char) i++;
-    return i;
-  };
   const cues: Cue[] = [];
-  for (const m of line.matchAll(pattern)) {
-    cues.push({ first: tokenAt(m.index), last: tokenAt(m.index + m[0].length - 1) + 1 });
+  for (const m of a.line.matchAll(pattern)) {
+    cues.push({ first: a.tokenAtChar[m.index]!, last: a.tokenAtChar[m.index + m[0].length - 1]! + 1 });
   }
   a.cues.set(pattern, cues);
   return cues;
@@ -325,20 +332,22 @@ const word = (a: Analysis, i: number) => a.tokens[i]?.text ?? '';
 
 /** Where a clause-wide cue's reach ends: the next clause break or a new clause after a comma. */
 function clauseEnd(a: Analysis, from: number): number {
-  for (let i = from; i < a.tokens.length; i++) {
+  const limit = Math.min(a.tokens.length, from + MAX_REACH);
+  for (let i = from; i < limit; i++) {
     const w = word(a, i);
     if (CLAUSE_BREAK.has(w)) return i;
     if (w === ',' && (word(a, i + 1) === 'there' || word(a, i + 1) === 'the' || word(a, i + 1) === 'this'))
       return i;
     if (i > from && w !== 'be' && w !== 'been' && (COPULA.has(w) || LINKING_VERB.has(w))) return i;
   }
-  return a.tokens.length;
+  return limit;
 }
 
 /** The end of a noun phrase starting at `from`, running through its "and"/"," conjuncts when `conjuncts`. */
 function phraseEnd(a: Analysis, from: number, conjuncts: boolean, throughOf = false): number {
+  const limit = Math.min(a.tokens.length, from + MAX_REACH);
   let i = from;
-  while (i < a.tokens.length) {
+  while (i < limit) {
     const w = word(a, i);
     if (conjuncts && (w === 'and' || w === ',') && i > from && !NP_END.has(word(a, i + 1))) {
       i++;
@@ -357,17 +366,31 @@ function isHead(a: Analysis, m: Mention): boolean {
 }
 
 /** The subject before a predicate at `at`: its token range, and whether a true copula links them. */
-function subjectBefore(
-  a: Analysis,
-  at: number,
-): { start: number; end: number; copula: boolean; verb: boolean } {
+interface Subject {
+  start: number;
+  end: number;
+  copula: boolean;
+  verb: boolean;
+}
+
+function subjectBefore(a: Analysis, at: number): Subject {
+  let known = a.subjects.get(at);
+  if (!known) {
+    known = findSubject(a, at);
+    a.subjects.set(at, known);
+  }
+  return known;
+}
+
+function findSubject(a: Analysis, at: number): Subject {
+  const limit = Math.max(0, at - MAX_REACH);
   // A prepositional predicate after another one ("is stable and within normal limits") is the parse's
   // conjunct of that predicate, not of the subject.
   const prepositional = PREPOSITION.has(word(a, at));
   let end = at;
   let copula = false;
   let verb = false;
-  while (end > 0) {
+  while (end > limit) {
     const w = word(a, end - 1);
     if (COPULA.has(w)) copula = true;
     else if (LINKING_VERB.has(w)) verb = true;
@@ -378,7 +401,7 @@ function subjectBefore(
   // A predicate right after a preposition belongs to that phrase ("heart of normal size"), not to a subject.
   if (!copula && !verb && PREPOSITION.has(word(a, end - 1))) return { start: end, end, copula, verb };
   let start = end;
-  while (start > 0) {
+  while (start > limit) {
     const w = word(a, start - 1);
     if (w === ',' || w === 'and') {
       start--;
@@ -396,8 +419,32 @@ function subjectBefore(
   return { start, end, copula, verb };
 }
 
+/** Index of the first cue whose `key` is at least `value` (cues are in sentence order). */
+function firstCueFrom(cues: Cue[], key: 'first' | 'last', value: number): number {
+  let lo = 0;
+  let hi = cues.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cues[mid]![key] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The cues ending in the MAX_REACH tokens before a mention. */
+function cuesBefore(cues: Cue[], m: Mention): Cue[] {
+  const from = firstCueFrom(cues, 'last', m.first - MAX_REACH);
+  const to = firstCueFrom(cues, 'last', m.first + 1);
+  return cues.slice(from, to);
+}
+
+/** The cues starting in the MAX_REACH tokens after a mention. */
+function cuesAfter(cues: Cue[], m: Mention): Cue[] {
+  return cues.slice(firstCueFrom(cues, 'first', m.last), firstCueFrom(cues, 'first', m.last + MAX_REACH + 1));
+}
+
 function forwardReach(a: Analysis, pattern: RegExp, m: Mention, reach: Reach, throughOf = false): boolean {
-  return cuesOf(a, pattern).some((c) => {
+  return cuesBefore(cuesOf(a, pattern), m).some((c) => {
     if (c.last > m.first) return false;
     const end =
       reach === 'clause' ? clauseEnd(a, c.last) : phraseEnd(a, c.last, reach === 'conjuncts', throughOf);
@@ -414,10 +461,11 @@ function backwardReach(a: Analysis, cues: CueSet, m: Mention): boolean {
     return !headsOnly || m.last === s.end || isHead(a, m);
   };
   return (
-    cuesOf(a, cues.backward).some((c) =>
+    cuesAfter(cuesOf(a, cues.backward), m).some((c) =>
       reaches(c, cues.backwardHeadsOnly && !subjectBefore(a, c.first).copula),
     ) ||
-    (cues.backwardHeads !== undefined && cuesOf(a, cues.backwardHeads).some((c) => reaches(c, true)))
+    (cues.backwardHeads !== undefined &&
+      cuesAfter(cuesOf(a, cues.backwardHeads), m).some((c) => reaches(c, true)))
   );
 }
 
@@ -478,7 +526,8 @@ function readAsVerb(a: Analysis, m: Mention): boolean {
   const token = word(a, m.first);
   if (m.last - m.first !== 1 || !VERB_LIKE_PLURALS.has(token) || !NOUN_MODIFIERS.has(word(a, m.first - 1)))
     return false;
-  return !a.tokens.some((t) => FINITE_VERB.has(t.text));
+  a.hasFiniteVerb ??= a.tokens.some((t) => FINITE_VERB.has(t.text));
+  return !a.hasFiniteVerb;
 }
 
 function isStableSilhouette(a: Analysis, m: Mention): boolean {
