@@ -88,7 +88,14 @@ export interface ResolvedOptions {
 }
 
 function resolveOptions(options: GenerationOptions, tokenizer: Detokenizer): ResolvedOptions {
-  const o = { ...GENERATION_DEFAULTS, eosTokenId: tokenizer.eosTokenId, stopStrings: [], ...options };
+  // Options left undefined take their defaults (a plain spread would let `undefined` through).
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const o: ResolvedOptions = {
+    ...GENERATION_DEFAULTS,
+    eosTokenId: tokenizer.eosTokenId,
+    stopStrings: [],
+    ...given,
+  };
   const bad = (field: string, expected: string, found: unknown) =>
     inputError('generate.bad_option', 'invalid generation option', { field, expected, found: String(found) });
   if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1)

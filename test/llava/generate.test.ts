@@ -60,6 +60,11 @@ describe('greedy generation', () => {
     const lm = new ScriptedLM(chain([EOS]));
     await expect(generate(lm, tokenizer, PROMPT, null, { maxNewTokens: 0 })).rejects.toThrow(/maxNewTokens/);
     await expect(generate(lm, tokenizer, PROMPT, null, { topP: 0 })).rejects.toThrow(/topP/);
+    // undefined means "the default", not an invalid value.
+    const r = await generate(new ScriptedLM(chain([EOS])), tokenizer, PROMPT, null, {
+      maxNewTokens: undefined,
+    });
+    expect(r.tokenIds).toEqual([EOS]);
   });
 });
 
