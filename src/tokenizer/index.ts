@@ -1,3 +1,4 @@
+/** tokenizer/: SentencePiece BPE read from tokenizer.model with the slow LLaMA rules; WordPiece (BERT). */
 export {
   type DecodeOptions,
   type EncodeOptions,
