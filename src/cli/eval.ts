@@ -15,6 +15,7 @@ import {
   toJson,
 } from '../eval/index.js';
 import { type BootstrapOptions, DEFAULT_RESAMPLES } from '../eval/stats/index.js';
+import { CHEXBERT_OPTIONS, chexbertEvalMetrics, labelerName } from './chexbert-options.js';
 import { CHEXPROMPT_OPTIONS, splitChexpromptMetric } from './chexprompt-options.js';
 import { type CliIO, type Command, flag, int, type OptionSpec, type ParsedArgs, str } from './command.js';
 import { packageVersion } from './version.js';
@@ -156,6 +157,7 @@ export const evalCommand: Command = {
       description: 'write per-pair values and labels',
     },
     ...CHEXPROMPT_OPTIONS,
+    ...CHEXBERT_OPTIONS,
   },
   details: `
 Pairs are joined on id. Ids in one file only are reported and left out (--require-all makes that an error);
@@ -184,11 +186,17 @@ bootstrap settings).`,
     for (const w of pairs.warnings) log(`warning: ${w}`);
     const long = pairs.ids.length >= LONG_RUN_PAIRS;
     if (long) log(`scoring ${pairs.ids.length} pairs with ${metrics.join(', ')}`);
+    const chexbert = labelerName(args) === 'chexbert'; // CheXbert's label F1 replaces the rule labeler's
     const result = evaluate(pairs.predictions, pairs.references, {
-      metrics,
+      metrics: chexbert ? metrics.filter((m) => m !== 'chexpert-f1') : metrics,
       bootstrap,
       onProgress: long ? log : undefined,
     });
+    if (chexbert) {
+      const c = await chexbertEvalMetrics(args, io, pairs, bootstrap, log);
+      result.metrics.push(...c.metrics);
+      result.labels = c.labels;
+    }
     if (chexprompt)
       result.metrics.push(
         ...(await (await import('./chexprompt.js')).chexpromptEvalMetrics(pairs, args, io, bootstrap, log)),

@@ -13,6 +13,7 @@ import {
   readReports,
   reportFormatOf,
 } from '../eval/labels/chexpert/index.js';
+import { CHEXBERT_OPTIONS, labelerName, runChexbertLabel } from './chexbert-options.js';
 import { type CliIO, type Command, flag, type ParsedArgs, str } from './command.js';
 
 export const labelCommand: Command = {
@@ -51,6 +52,7 @@ export const labelCommand: Command = {
         "compare with reference labels ({id|uid, labels}); without FILE the reference rows' own text is labelled",
     },
     json: { type: 'boolean', description: 'with --agreement: print the agreement as JSON' },
+    ...CHEXBERT_OPTIONS,
   },
   details: `Input: JSONL or CSV with a text column, the official labeler's headerless one-column CSV, or plain text.
 Each report's labels are written in input order. With --agreement, prints the cell agreement, the agreement on
@@ -64,6 +66,8 @@ confusion.`,
         found: args.positionals.join(' '),
       });
     }
+    if (ref !== undefined && labelerName(args) === 'chexbert')
+      throw inputError('cli.bad_option', '--agreement checks the rule labeler', { field: '--labeler' });
     if (ref !== undefined) return runAgreement(args, io, resolve(io.cwd, ref), file && resolve(io.cwd, file));
     if (file === undefined) {
       throw inputError('cli.bad_args', 'cxr label needs an input file (or --agreement REF.jsonl)', {
@@ -88,6 +92,7 @@ function outputFormat(args: ParsedArgs): 'jsonl' | 'csv' {
 
 async function runLabel(args: ParsedArgs, io: CliIO, file: string): Promise<number> {
   const format = outputFormat(args);
+  if (labelerName(args) === 'chexbert') return runChexbertLabel(args, io, file, format);
   const out = str(args, 'output');
   const stream: WriteStream | undefined =
     out === undefined ? undefined : createWriteStream(resolve(io.cwd, out));

@@ -41,6 +41,8 @@ export interface ChexbertLoadOptions extends ChexbertOptions {
   configPath?: string;
 }
 
+export type ProgressFn = (done: number, total: number) => void;
+
 export interface ChexbertResult {
   /** [CLS] ... [SEP], at most 512 ids. */
   ids: number[];
@@ -94,14 +96,24 @@ export class ChexbertLabeler {
     return new ChexbertLabeler(tokenizer, config, session, opts);
   }
 
-  /** Label reports; the result order is the input order. */
-  async label(texts: readonly string[]): Promise<ChexbertResult[]> {
-    return this.labelIds(texts.map((t) => this.tokenizer.encodeReport(t)));
+  /**
+   * Label reports; the result order is the input order. Identical texts are labelled once.
+   * `onProgress(done, total)` follows the unique reports after each batch.
+   */
+  async label(texts: readonly string[], onProgress?: ProgressFn): Promise<ChexbertResult[]> {
+    const unique = [...new Set(texts)];
+    const labelled = await this.labelIds(
+      unique.map((t) => this.tokenizer.encodeReport(t)),
+      onProgress,
+    );
+    const byText = new Map(unique.map((t, i) => [t, labelled[i]!]));
+    return texts.map((t) => byText.get(t)!);
   }
 
   /** Label already-encoded reports ([CLS] ... [SEP] ids). */
-  async labelIds(encoded: readonly number[][]): Promise<ChexbertResult[]> {
+  async labelIds(encoded: readonly number[][], onProgress?: ProgressFn): Promise<ChexbertResult[]> {
     const results: ChexbertResult[] = new Array(encoded.length);
+    let done = 0;
     for (const batch of planBatches(
       encoded.map((ids) => ids.length),
       this.options.batchTokens ?? DEFAULT_BATCH_TOKENS,
@@ -111,6 +123,8 @@ export class ChexbertLabeler {
       batch.forEach((index, row) => {
         results[index] = { ids: encoded[index]!, ...out[row]! };
       });
+      done += batch.length;
+      onProgress?.(done, encoded.length);
     }
     return results;
   }

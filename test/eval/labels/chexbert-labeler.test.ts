@@ -102,6 +102,22 @@ describe('CheXbert labeler on the tiny oracle checkpoint', () => {
   });
 });
 
+describe('repeated texts and progress', () => {
+  it('labels identical texts once and reports progress over the unique ones', async () => {
+    const labeler = await open({ maxBatch: 2 });
+    try {
+      const progress: Array<[number, number]> = [];
+      const three = [texts[0]!, texts[1]!, texts[0]!];
+      const results = await labeler.label(three, (done, total) => progress.push([done, total]));
+      expect(results[2]).toBe(results[0]);
+      expect(results.map((r) => r.classes)).toEqual([0, 1, 0].map((i) => golden.texts[i]!.classes));
+      expect(progress.at(-1)).toEqual([2, 2]);
+    } finally {
+      await labeler.close();
+    }
+  });
+});
+
 describe('batch planning', () => {
   it('sorts by length, caps batch size and padded tokens, and covers every index once', () => {
     const lengths = [10, 512, 3, 10, 200, 7];
