@@ -22,70 +22,66 @@ const SIGMA = 6;
 const CIDER_SCALE = 10;
 
 interface NgramVector {
-  /** per order n-1: ngram -> tf-idf weight */
-  weights: Map<string, number>[];
-  norms: number[];
+  /** n-gram (all orders; the order is the key length) -> tf-idf weight, in pycocoevalcap's insertion order */
+  weights: Map<string, number>;
+  /** per order n-1: Euclidean norm of that order's weights */
+  norms: Float64Array;
   /** number of bigrams (pycocoevalcap counts `n == 1`, i.e. 2-grams, as the length) */
   length: number;
 }
 
-/** Counts per order (index n - 1), each in the insertion order of pycocoevalcap's precook. */
-function ngramCounts(encoded: string): Map<string, number>[] {
-  const byOrder: Map<string, number>[] = Array.from({ length: MAX_ORDER }, () => new Map());
-  for (const [key, count] of countNgrams(encoded, MAX_ORDER)) byOrder[ngramOrder(key) - 1]!.set(key, count);
-  return byOrder;
-}
-
-function toVector(counts: Map<string, number>[], df: Map<string, number>, logN: number): NgramVector {
-  const weights: Map<string, number>[] = [];
-  const norms: number[] = [];
+function toVector(counts: Map<string, number>, idf: (ngram: string) => number): NgramVector {
+  const weights = new Map<string, number>();
+  const squares = new Float64Array(MAX_ORDER);
   let length = 0;
-  counts.forEach((order, n) => {
-    const w = new Map<string, number>();
-    let sq = 0;
-    for (const [ngram, tf] of order) {
-      const v = tf * (logN - Math.log(Math.max(1, df.get(ngram) ?? 0)));
-      w.set(ngram, v);
-      sq += v ** 2;
-      if (n === 1) length += tf;
-    }
-    weights.push(w);
-    norms.push(Math.sqrt(sq));
-  });
-  return { weights, norms, length };
+  for (const [ngram, tf] of counts) {
+    const order = ngramOrder(ngram);
+    const v = tf * idf(ngram);
+    weights.set(ngram, v);
+    squares[order - 1]! += v ** 2;
+    if (order === 2) length += tf;
+  }
+  return { weights, norms: squares.map(Math.sqrt), length };
 }
 
 function similarity(hyp: NgramVector, ref: NgramVector): number {
   const delta = hyp.length - ref.length;
   const penalty = Math.E ** (-(delta ** 2) / (2 * SIGMA ** 2));
+  const val = new Float64Array(MAX_ORDER);
+  for (const [ngram, h] of hyp.weights) {
+    const r = ref.weights.get(ngram);
+    // clipped: min(hyp, ref) * ref
+    if (r !== undefined) val[ngramOrder(ngram) - 1]! += Math.min(h, r) * r;
+  }
   let sum = 0;
   for (let n = 0; n < MAX_ORDER; n++) {
-    let val = 0;
-    const refWeights = ref.weights[n]!;
-    for (const [ngram, h] of hyp.weights[n]!) {
-      const r = refWeights.get(ngram) ?? 0;
-      val += Math.min(h, r) * r;
-    }
-    if (hyp.norms[n] !== 0 && ref.norms[n] !== 0) val /= hyp.norms[n]! * ref.norms[n]!;
-    sum += val * penalty;
+    let v = val[n]!;
+    if (hyp.norms[n] !== 0 && ref.norms[n] !== 0) v /= hyp.norms[n]! * ref.norms[n]!;
+    sum += v * penalty;
   }
   return sum;
 }
 
-/** Per-pair CIDEr-D of a whole scored set (document frequencies from its references). */
+/**
+ * Per-pair CIDEr-D of a whole scored set (document frequencies from its references). Two passes over the
+ * references (df, then scores) so that only encoded token strings are held, not every reference's n-grams.
+ */
 export function ciderD(predictions: readonly string[], references: readonly string[]): Float64Array {
   checkSameLength(predictions, references);
   const vocab = new Vocabulary();
-  const refCounts = references.map((r) => ngramCounts(vocab.encode(tokenizeLowerAlnum(r))));
+  const encodedRefs = references.map((r) => vocab.encode(tokenizeLowerAlnum(r)));
   const df = new Map<string, number>();
-  for (const orders of refCounts) {
-    for (const order of orders) for (const ngram of order.keys()) df.set(ngram, (df.get(ngram) ?? 0) + 1);
+  for (const ref of encodedRefs) {
+    for (const ngram of countNgrams(ref, MAX_ORDER).keys()) df.set(ngram, (df.get(ngram) ?? 0) + 1);
   }
   const logN = Math.log(references.length);
+  // IDF = log(N) - log(max(1, df)); an n-gram no reference has gets log(N)
+  for (const [ngram, d] of df) df.set(ngram, logN - Math.log(Math.max(1, d)));
+  const idf = (ngram: string): number => df.get(ngram) ?? logN;
   const out = new Float64Array(predictions.length);
   for (let i = 0; i < predictions.length; i++) {
-    const hyp = toVector(ngramCounts(vocab.encode(tokenizeLowerAlnum(predictions[i]!))), df, logN);
-    const ref = toVector(refCounts[i]!, df, logN);
+    const hyp = toVector(countNgrams(vocab.encode(tokenizeLowerAlnum(predictions[i]!)), MAX_ORDER), idf);
+    const ref = toVector(countNgrams(encodedRefs[i]!, MAX_ORDER), idf);
     // mean over the 4 orders, one reference, x10
     out[i] = (similarity(hyp, ref) / MAX_ORDER) * CIDER_SCALE;
   }
