@@ -38,6 +38,8 @@ export const DEFAULT_LIMITS: LimitOptions = {
 
 /** A Retry-After beyond this is treated as this: a run should not stall for hours on one header. */
 export const MAX_RETRY_AFTER_MS = 120_000;
+/** Backoff pauses are stretched by a random 0 to 25%. */
+const BACKOFF_JITTER = 0.25;
 
 export interface SchedulerStats {
   requests: number;
@@ -82,6 +84,8 @@ export class LimitedJudge implements Judge {
   };
   private readonly slots: Slots;
   private nextStart = 0;
+  /** A server's Retry-After applies to every request, not only the one that got it. */
+  private pausedUntil = 0;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(
@@ -113,6 +117,12 @@ export class LimitedJudge implements Judge {
         if (!(e instanceof JudgeTransientError) || attempt >= this.limits.maxRetries) throw e;
         if (request.signal?.aborted) throw e;
         this.stats.retries++;
+        if (e.retryAfterMs !== undefined) {
+          this.pausedUntil = Math.max(
+            this.pausedUntil,
+            Date.now() + Math.min(e.retryAfterMs, MAX_RETRY_AFTER_MS),
+          );
+        }
         await this.sleep(this.backoffMs(attempt, e.retryAfterMs));
       }
     }
@@ -122,9 +132,13 @@ export class LimitedJudge implements Judge {
     return this.inner.close();
   }
 
-  /** Exponential backoff, or the server's Retry-After when it asks for longer. */
+  /**
+   * Exponential backoff with up to BACKOFF_JITTER extra (so requests that failed together do not all come back
+   * together), or the server's Retry-After when it asks for longer.
+   */
   private backoffMs(attempt: number, retryAfterMs: number | undefined): number {
-    const exponential = Math.min(this.limits.maxDelayMs, this.limits.baseDelayMs * 2 ** attempt);
+    const base = Math.min(this.limits.maxDelayMs, this.limits.baseDelayMs * 2 ** attempt);
+    const exponential = base * (1 + BACKOFF_JITTER * Math.random());
     if (retryAfterMs === undefined) return exponential;
     return Math.max(exponential, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
   }
@@ -143,13 +157,18 @@ export class LimitedJudge implements Judge {
     }
   }
 
-  /** Spaces request starts evenly so no minute holds more than requestsPerMinute. */
+  /**
+   * Waits out a pause a server asked for, and spaces request starts evenly so no minute holds more than
+   * requestsPerMinute.
+   */
   private async waitForRateSlot(): Promise<void> {
-    const rpm = this.limits.requestsPerMinute;
-    if (rpm <= 0) return;
     const now = Date.now();
-    const start = Math.max(now, this.nextStart);
-    this.nextStart = start + 60_000 / rpm;
+    let start = Math.max(now, this.pausedUntil);
+    const rpm = this.limits.requestsPerMinute;
+    if (rpm > 0) {
+      start = Math.max(start, this.nextStart);
+      this.nextStart = start + 60_000 / rpm;
+    }
     if (start > now) await this.sleep(start - now);
   }
 

@@ -98,6 +98,18 @@ describe('OpenAI-compatible judge over a real socket', () => {
     expect(judge.stats).toMatchObject({ requests: 2, retries: 1, rateLimited: 1 });
   });
 
+  it('holds back every request, not only the rejected one, for the Retry-After pause', async () => {
+    const s = await serve({
+      fault: firstFaults({ kind: 'status', status: 429, retryAfter: '1' }, { kind: 'slow', delayMs: 100 }),
+    });
+    const judge = limited(s.url, { concurrency: 2 });
+    await Promise.all([judge.complete(request), judge.complete(request), judge.complete(request)]);
+    const [rejected, inFlight, ...later] = s.received;
+    expect(inFlight!.at - rejected!.at).toBeLessThan(500); // already on its way when the 429 came
+    expect(later).toHaveLength(2);
+    for (const r of later) expect(r.at - rejected!.at).toBeGreaterThanOrEqual(950);
+  });
+
   it('retries 500s, dropped connections and timeouts with backoff', async () => {
     const s = await serve({
       fault: firstFaults(
