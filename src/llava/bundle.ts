@@ -114,12 +114,13 @@ export async function importBundle(opts: ImportOptions): Promise<BundleManifest>
   }
 }
 
-/** Copy with ordinary permissions (the source may be a read-only download). */
+/** Bundle files are ordinary files, even when copied from a read-only download. */
+const FILE_MODE = 0o644;
+
 async function copyPlain(from: string, to: string): Promise<void> {
   await copyFile(from, to);
   await chmod(to, FILE_MODE);
 }
-const FILE_MODE = 0o644;
 
 async function writeManifest(dir: string, dtype: BundleDtype): Promise<BundleManifest> {
   const files: BundleManifest['files'] = {};
