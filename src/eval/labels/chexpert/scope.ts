@@ -237,6 +237,7 @@ const NEGATION: CueSet = {
     'unremarkable',
     'negative',
     'absent',
+    '(?:has |have )?cleared',
     'resolved',
     'clear',
     'removed',
