@@ -44,7 +44,18 @@ describe('parseAnswer: accepted forms', () => {
       counts({ A: 3 }, { B: 1 }),
       'list',
     ],
-    ['empty lists mean no errors', 'Significant errors: []\nInsignificant errors: []', counts({}, {}), 'list'],
+    [
+      'prose between the lists naming another level: the level word right before a list wins',
+      'Clinically insignificant errors: [(B, 1)]\nOnly the missed spine change is insignificant.\nClinically significant errors: [(A, 1)]',
+      counts({ A: 1 }, { B: 1 }),
+      'list',
+    ],
+    [
+      'empty lists mean no errors',
+      'Significant errors: []\nInsignificant errors: []',
+      counts({}, {}),
+      'list',
+    ],
     [
       'not clinically significant counts as insignificant',
       'Clinically significant: [(A, 1)]\nNot clinically significant: [(C, 1)]',
@@ -100,7 +111,11 @@ describe('parseAnswer: rejected answers (never silently zero)', () => {
     ['runaway count', 'Significant: [(A, 99)]\nInsignificant: []', /0\.\.20/],
     ['truncated list', 'Clinically significant errors: [(A, 1), (B, 0), (C', /unreadable list/],
     ['three unlabelled lists', '[(A, 1)]\n[(B, 1)]\n[(C, 1)]', /found 3 list/],
-    ['two lists for one level', 'Significant: [(A, 1)]\nSignificant: [(B, 1)]', /two lists for "significant"/],
+    [
+      'two lists for one level',
+      'Significant: [(A, 1)]\nSignificant: [(B, 1)]',
+      /two lists for "significant"/,
+    ],
     ['JSON missing a level', '{"significant": {"A": 1}}', /no "insignificant" key/],
     ['JSON string counts', '{"significant": {"A": "1"}, "insignificant": {}}', /whole number/],
   ];

@@ -95,12 +95,18 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** "significant", "clinically_significant", "Clinically insignificant errors", "non-significant", ... */
+/** A level word; group 1 is set for the insignificant spellings (insignificant, non-significant, not significant). */
+const LEVEL_WORD = /(in|non-?\s?|not\s+(?:clinically\s+)?)?significant/gi;
+
+/**
+ * The level a label names: "significant", "clinically_significant", "Clinically insignificant errors",
+ * "not clinically significant", ... When the text holds several (prose before a list), the last one wins: it is
+ * the one right before the list.
+ */
 function significanceOf(label: string): Significance | undefined {
-  const s = label.toLowerCase();
-  if (/(in|non-?\s?|not\s+(clinically\s+)?)significant/.test(s)) return 'insignificant';
-  if (/significant/.test(s)) return 'significant';
-  return undefined;
+  const last = [...label.matchAll(LEVEL_WORD)].at(-1);
+  if (!last) return undefined;
+  return last[1] ? 'insignificant' : 'significant';
 }
 
 // ---- lists -------------------------------------------------------------------------------------------------
@@ -140,23 +146,16 @@ function parseListAnswer(text: string): ErrorCounts | undefined {
   const lists: FoundList[] = [];
   for (const m of text.matchAll(LIST_START)) {
     if (lists.length > 0 && m.index < lists.at(-1)!.end) continue; // an inner "(" of a "((A, 1), ...)" list
+    const isEmptyList = m[0].length > 1; // the "[]" alternative of LIST_START
     lists.push(
-      m[0].startsWith('[') && m[0].length > 1
-        ? { start: m.index, end: m.index + m[0].length, pairs: [] }
-        : readList(text, m.index),
+      isEmptyList ? { start: m.index, end: m.index + m[0].length, pairs: [] } : readList(text, m.index),
     );
   }
   if (lists.length === 0) return undefined;
-  const labelled = lists.map((l, i) => ({
-    list: l,
-    level: significanceOf(
-      text
-        .slice(i === 0 ? 0 : lists[i - 1]!.end, l.start)
-        .split('\n')
-        .filter(Boolean)
-        .slice(-2)
-        .join(' '),
-    ),
+  // A list's label is in the text between the previous list and this one.
+  const labelled = lists.map((list, i) => ({
+    list,
+    level: significanceOf(text.slice(i === 0 ? 0 : lists[i - 1]!.end, list.start)),
   }));
   return assignLevels(labelled);
 }
