@@ -19,8 +19,9 @@ import {
 import { WordPieceTokenizer } from '../../tokenizer/index.js';
 import { openTensorFile, prefixView, type TensorSource } from '../../weights/index.js';
 
-/** Where CheXbert's training script put the weights, and DataParallel's name prefix. */
+/** Where CheXbert's training script put the weights (beside the epoch and the optimizer state). */
 export const CHEXBERT_STATE_DICT_KEY = 'model_state_dict';
+/** DataParallel's name prefix. */
 const DATA_PARALLEL_PREFIX = 'module.';
 /** Padded tokens per batch (batch x longest): bounds activation memory (about 0.2 GB at BERT-base width). */
 export const DEFAULT_BATCH_TOKENS = 8192;
@@ -62,11 +63,14 @@ export class ChexbertLabeler {
     private readonly options: ChexbertOptions,
   ) {}
 
-  /** Load chexbert.pth (its `model_state_dict`, `module.` prefix optional) and build the session. */
+  /**
+   * Load chexbert.pth (torch zip or legacy; its `model_state_dict`, or a bare state dict; `module.` prefix
+   * optional) and build the session. Only the labeler's tensors are read (not the optimizer's moments).
+   */
   static async open(weightsPath: string, opts: ChexbertLoadOptions): Promise<ChexbertLabeler> {
     const tokenizer = WordPieceTokenizer.fromVocabFile(opts.vocabPath);
     const config = opts.configPath ? readBertConfig(opts.configPath) : BERT_BASE_UNCASED;
-    const file = await openTensorFile(weightsPath, { key: CHEXBERT_STATE_DICT_KEY });
+    const file = await openTensorFile(weightsPath);
     try {
       return await ChexbertLabeler.fromTensors(labelerTensors(file), tokenizer, config, opts);
     } finally {
@@ -164,10 +168,13 @@ export class ChexbertLabeler {
   }
 }
 
-/** The bert_labeler tensors of a checkpoint, with DataParallel's `module.` prefix removed when present. */
+/** The bert_labeler tensors of a checkpoint, without the `model_state_dict.` and `module.` prefixes. */
 export function labelerTensors(file: TensorSource): TensorSource {
-  const prefixed = file.list().some((t) => t.name.startsWith(DATA_PARALLEL_PREFIX));
-  return prefixed ? prefixView(file, DATA_PARALLEL_PREFIX) : file;
+  let view = file;
+  for (const prefix of [`${CHEXBERT_STATE_DICT_KEY}.`, DATA_PARALLEL_PREFIX]) {
+    if (view.list().some((t) => t.name.startsWith(prefix))) view = prefixView(view, prefix);
+  }
+  return view;
 }
 
 function readBertConfig(path: string): BertConfig {
