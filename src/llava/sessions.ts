@@ -25,7 +25,7 @@ import {
   vitGraph,
   vitPatches,
 } from '../models/index.js';
-import { type AccuracyLevel, Graph, PROTO_LIMIT_BYTES } from '../onnx/index.js';
+import { type AccuracyLevel, DEFAULT_ACCURACY_LEVEL, Graph, PROTO_LIMIT_BYTES } from '../onnx/index.js';
 import type { LlavaRadWeights } from '../weights/index.js';
 import { type CausalLM, type DecoderState, IMAGE_TOKEN_ID, type VisionEncoder } from './types.js';
 
@@ -34,7 +34,7 @@ export interface GraphOptions {
   visionDtype?: VisionDtype;
   /** Decoder weights (default fp32). */
   decoderDtype?: DecoderDtype;
-  /** MatMulNBits compute precision for int8/int4 (default 0: float activations). */
+  /** MatMulNBits compute precision for int8/int4 (default DEFAULT_ACCURACY_LEVEL: int8 activations). */
   accuracyLevel?: AccuracyLevel;
 }
 
@@ -91,7 +91,7 @@ export function buildGraphs(weights: LlavaRadWeights, opts: GraphOptions = {}): 
   const decoder = new Graph(GRAPH_NAMES.decoder);
   decoderGraph(decoder, lc, weights.language, {
     dtype: decoderDtype,
-    accuracyLevel: opts.accuracyLevel ?? 0,
+    accuracyLevel: opts.accuracyLevel ?? DEFAULT_ACCURACY_LEVEL,
   });
 
   const spec: GraphSpec = {

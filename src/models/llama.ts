@@ -51,7 +51,7 @@ export const DECODER_IO = {
 
 export interface DecoderGraphOptions {
   dtype: DecoderDtype;
-  /** MatMulNBits compute precision for int8/int4 weights. */
+  /** MatMulNBits compute precision for int8/int4 weights (default op.DEFAULT_ACCURACY_LEVEL). */
   accuracyLevel?: op.AccuracyLevel;
 }
 
@@ -109,18 +109,9 @@ export function decoderGraph(g: Graph, cfg: LlamaConfig, w: TensorSource, opts: 
   const positions = g.input(DECODER_IO.positions, 'int64', [1, 'sequence']);
   const mask = g.input(DECODER_IO.mask, 'float32', [1, 1, 'sequence', 'total']);
   const rope = ropeTables(cfg);
-  const cos = root.tensor(
-    'rotary/cos_cache',
-    'float32',
-    [cfg.maxPositionEmbeddings, rope.half],
-    bytesOf(rope.cos),
-  );
-  const sin = root.tensor(
-    'rotary/sin_cache',
-    'float32',
-    [cfg.maxPositionEmbeddings, rope.half],
-    bytesOf(rope.sin),
-  );
+  const [cos, sin] = (['cos', 'sin'] as const).map((k) =>
+    root.tensor(`rotary/${k}_cache`, 'float32', [cfg.maxPositionEmbeddings, rope.half], bytesOf(rope[k])),
+  ) as [string, string];
   const ctx: LayerContext = { cfg, w, opts, d, positions, mask, cos, sin };
 
   let pending: string | null = null; // the last sub-layer's output, added to x by the next fused norm
@@ -169,7 +160,7 @@ interface LayerContext {
 }
 
 function linearOpts(opts: DecoderGraphOptions): op.LinearOptions {
-  return { format: opts.dtype, accuracyLevel: opts.accuracyLevel ?? 0 };
+  return { format: opts.dtype, accuracyLevel: opts.accuracyLevel ?? op.DEFAULT_ACCURACY_LEVEL };
 }
 
 /** Causal self-attention over [past ; new]; registers the new k/v rows as graph outputs. */
@@ -185,17 +176,17 @@ function attention(s: Scope, h: string, i: number, c: LayerContext): string {
     linearOpts(c.opts),
   );
   const [q, k, v] = op.split(s, qkv, [cfg.hiddenSize, cfg.hiddenSize, cfg.hiddenSize], 2); // [1, S, H*d] each
-  const split = (t: string) => op.reshape(s, t, [1, 0, H, d]); // [1, S, H, d]
+  const toHeads = (t: string) => op.reshape(s, t, [1, 0, H, d]); // [1, S, H, d]
   const rotate = (name: string, t: string) =>
     op.rotaryEmbedding(s.child(name), t, c.positions, c.cos, c.sin, H);
   // q is scaled by 1/sqrt(d) before the products (cheaper than scaling the [S, P + S] scores).
   const qh = op.transpose(
     s,
-    split(op.mul(s, rotate('q_rotary', q!), op.scalarF32(s, 1 / Math.sqrt(d)))),
+    toHeads(op.mul(s, rotate('q_rotary', q!), op.scalarF32(s, 1 / Math.sqrt(d)))),
     [0, 2, 1, 3],
   ); // [1, H, S, d]
-  const kt = op.transpose(s, split(rotate('k_rotary', k!)), [0, 2, 3, 1]); // [1, H, d, S]
-  const vh = op.transpose(s, split(v!), [0, 2, 1, 3]); // [1, H, S, d]
+  const kt = op.transpose(s, toHeads(rotate('k_rotary', k!)), [0, 2, 3, 1]); // [1, H, d, S]
+  const vh = op.transpose(s, toHeads(v!), [0, 2, 1, 3]); // [1, H, S, d]
   g.output(kt, DECODER_IO.newKey(i), 'float32', [1, H, d, 'sequence']);
   g.output(vh, DECODER_IO.newValue(i), 'float32', [1, H, 'sequence', d]);
 

@@ -1,7 +1,13 @@
 /** onnx/: a small ONNX graph builder, typed op helpers and block quantisation. */
 export { byteSize, type Dim, Graph, OPSETS, PROTO_LIMIT_BYTES, Scope, type TensorBytes } from './graph.js';
-export type { AccuracyLevel, LinearOptions, MatrixSource, WeightFormat } from './ops.js';
 export * as op from './ops.js';
+export {
+  type AccuracyLevel,
+  DEFAULT_ACCURACY_LEVEL,
+  type LinearOptions,
+  type MatrixSource,
+  type WeightFormat,
+} from './ops.js';
 export { OnnxDataType, type OnnxDtype } from './proto.js';
 export {
   type BlockQuantized,

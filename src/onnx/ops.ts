@@ -195,8 +195,15 @@ export function stackRows(parts: MatrixSource[]): MatrixSource {
   };
 }
 
-/** MatMulNBits compute precision: 0 = the weights' float type, 4 = int8 activations (fastest on AVX-512 VNNI). */
+/** MatMulNBits compute precision: 0 = the weights' float type, 4 = int8 activations (blockwise, as llama.cpp). */
 export type AccuracyLevel = 0 | 1 | 4;
+
+/**
+ * Level 4 by default: measured here (onnxruntime-node 1.30, 2 threads, 4096 x 4096, best of 10) one matvec takes
+ * 0.19 ms at 4 bits and 0.43 ms at 8 bits with level 4, against 0.77 ms and 176 ms (an unoptimised fallback)
+ * with level 0; 64-row prefill blocks 13 ms against 53 ms at 4 bits.
+ */
+export const DEFAULT_ACCURACY_LEVEL: AccuracyLevel = 4;
 
 export interface LinearOptions {
   format: WeightFormat;
@@ -227,7 +234,13 @@ function linearNoBias(s: Scope, x: string, w: MatrixSource, opts: LinearOptions)
     }
     case 'int8':
     case 'int4':
-      return matMulNBits(s, x, w, opts.format === 'int8' ? 8 : 4, opts.accuracyLevel ?? 0);
+      return matMulNBits(
+        s,
+        x,
+        w,
+        opts.format === 'int8' ? 8 : 4,
+        opts.accuracyLevel ?? DEFAULT_ACCURACY_LEVEL,
+      );
   }
 }
 
