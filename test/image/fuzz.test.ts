@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isCxrError } from '../../src/errors.js';
+import { Mt19937 } from '../../src/eval/stats/index.js';
 import { loadImage } from '../../src/image/index.js';
 import { DATA, FIXTURES } from '../helpers.js';
 import { makeDicom, SYNTAX, testPattern } from './make-dicom.js';
@@ -17,16 +18,10 @@ const CASES_PER_FILE = 24;
 /** Any single load must finish within this (the clean files take well under 100 ms). */
 const MAX_MS_PER_CASE = 5000;
 
-/** mulberry32: a tiny seeded PRNG so failures reproduce. */
+/** Seeded uniform [0, 1) draws (the project's MT19937), so a failing case reproduces. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const mt = new Mt19937(seed);
+  return () => mt.nextUint32() / 2 ** 32;
 }
 
 /** One corruption: flip a few bytes, overwrite a run, or truncate. Offsets favour the header half the time. */
