@@ -35,9 +35,6 @@ const LINKING_VERB = new Set([
   'remains',
   'seem',
   'seems',
-  'has',
-  'have',
-  'had',
   'look',
   'looks',
 ]);
@@ -237,8 +234,8 @@ const NEGATION: CueSet = {
     'unremarkable',
     'negative',
     'absent',
-    '(?:has |have )?cleared',
-    'resolved',
+    '(?:has |have )?(?:been )?cleared',
+    '(?:has |have )?(?:been )?resolved',
     'clear',
     'removed',
     'free',
@@ -367,6 +364,21 @@ function isHead(a: Analysis, m: Mention): boolean {
 }
 
 /** The subject before a predicate at `at`: its token range, and whether a true copula links them. */
+const isVerb = (w: string) => COPULA.has(w) || LINKING_VERB.has(w);
+
+/** Walking left from a predicate: what the word at `i` is to it, or where the walk stops. */
+function predicateStep(a: Analysis, i: number, prepositional: boolean): 'copula' | 'verb' | 'skip' | 'stop' {
+  const w = word(a, i);
+  if (COPULA.has(w)) return 'copula';
+  if (LINKING_VERB.has(w)) return 'verb';
+  // "is xxxx within normal limits", "is of normal size": only right after a verb.
+  if (w === 'xxxx' || w === 'of') return isVerb(word(a, i - 1)) ? 'skip' : 'stop';
+  // "... to be within normal limits"
+  if (w === 'to' && word(a, i + 1) === 'be') return 'skip';
+  if (PREDICATE_ADVERB.has(w) || (COORDINATED_PREDICATE.has(w) && !prepositional)) return 'skip';
+  return 'stop';
+}
+
 interface Subject {
   start: number;
   end: number;
@@ -392,11 +404,10 @@ function findSubject(a: Analysis, at: number): Subject {
   let copula = false;
   let verb = false;
   while (end > limit) {
-    const w = word(a, end - 1);
-    if (COPULA.has(w)) copula = true;
-    else if (LINKING_VERB.has(w)) verb = true;
-    else if (w === 'xxxx' && !(COPULA.has(word(a, end - 2)) || LINKING_VERB.has(word(a, end - 2)))) break;
-    else if (!PREDICATE_ADVERB.has(w) && !(COORDINATED_PREDICATE.has(w) && !prepositional)) break;
+    const step = predicateStep(a, end - 1, prepositional);
+    if (step === 'stop') break;
+    if (step === 'copula') copula = true;
+    if (step === 'verb') verb = true;
     end--;
   }
   // A predicate right after a preposition belongs to that phrase ("heart of normal size"), not to a subject.
