@@ -1,6 +1,7 @@
 import { basename, resolve } from 'node:path';
 import { inputError } from '../errors.js';
 import {
+  alignColumns,
   type Comparison,
   compareSystems,
   csvField,
@@ -42,13 +43,6 @@ function comparisonRows(cs: Comparison[]): string[][] {
 }
 
 const COMPARISON_HEADER = ['metric', 'systems', 'difference', '95% CI', 'p (AR)'];
-
-function pad(rows: string[][]): string {
-  const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
-  return rows
-    .map((r) => r.map((c, j) => (j < 2 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join('  '))
-    .join('\n');
-}
 
 export const compareCommand: Command = {
   name: 'compare',
@@ -166,7 +160,7 @@ report with probability 1/2; p = (extreme + 1) / (trials + 1)).`,
       );
       const sigs = systems[0]!.result.metrics.map((m) => `  ${m.name}: ${m.signature}`);
       io.stdout(
-        `${data.ids.length} pairs, ${systems.length} systems\n\n${perSystem.join('\n')}\n\n${pad([COMPARISON_HEADER, ...comparisonRows(comparisons)])}\n\nSignatures (paired tests: ${trials} randomisation trials):\n${sigs.join('\n')}\n`,
+        `${data.ids.length} pairs, ${systems.length} systems\n\n${perSystem.join('\n')}\n\n${alignColumns([COMPARISON_HEADER, ...comparisonRows(comparisons)], 2)}\n\nSignatures (paired tests: ${trials} randomisation trials):\n${sigs.join('\n')}\n`,
       );
     }
     return 0;

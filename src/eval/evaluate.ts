@@ -103,21 +103,15 @@ export function estimates(
   return out;
 }
 
-export function evaluate(
-  predictions: readonly string[],
-  references: readonly string[],
-  o: EvalOptions,
-): EvalResult {
-  const { scores, labels } = scoreAll(predictions, references, o.metrics, o.onProgress);
-  const started = Date.now();
-  const est = estimates(scores, o.bootstrap);
-  if (est) {
-    const { resamples } = resolveBootstrap(o.bootstrap);
-    o.onProgress?.(`bootstrap: ${resamples} resamples in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }
-  const metrics = scores.map((s, i): MetricValue => {
+/** Reported values, intervals and signatures of scores and their estimates (null: bootstrap off). */
+export function toMetricValues(
+  scores: readonly CorpusScore[],
+  est: readonly Estimate[] | null,
+  bootstrap: BootstrapOptions = {},
+): MetricValue[] {
+  return scores.map((s, i): MetricValue => {
     const e = est?.[i];
-    const bsSig = e ? bootstrapSignature(bootstrapFor(s, o.bootstrap)) : 'bs:off';
+    const bsSig = e ? bootstrapSignature(bootstrapFor(s, bootstrap)) : 'bs:off';
     return {
       name: s.name,
       value: e ? e.value : s.value,
@@ -130,6 +124,21 @@ export function evaluate(
       details: s.signature,
     };
   });
+}
+
+export function evaluate(
+  predictions: readonly string[],
+  references: readonly string[],
+  o: EvalOptions,
+): EvalResult {
+  const { scores, labels } = scoreAll(predictions, references, o.metrics, o.onProgress);
+  const started = Date.now();
+  const est = estimates(scores, o.bootstrap);
+  if (est) {
+    const { resamples } = resolveBootstrap(o.bootstrap);
+    o.onProgress?.(`bootstrap: ${resamples} resamples in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+  const metrics = toMetricValues(scores, est, o.bootstrap);
   const perPair: Record<string, Float64Array> = {};
   for (const s of scores) if (s.perPair) perPair[s.name] = s.perPair;
   return { n: predictions.length, metrics, perPair, labels, scores };

@@ -30,10 +30,11 @@ export interface EvalDocument {
   unmatched?: { predictionOnly: number; referenceOnly: number };
 }
 
-function pad(rows: string[][]): string {
+/** Align table cells: the first `leftColumns` columns left-aligned, the rest right-aligned. */
+export function alignColumns(rows: string[][], leftColumns = 1): string {
   const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
   return rows
-    .map((r) => r.map((c, j) => (j === 0 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join('  '))
+    .map((r) => r.map((c, j) => (j < leftColumns ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join('  '))
     .join('\n');
 }
 
@@ -46,7 +47,7 @@ export function formatTable(doc: EvalDocument): string {
     CONVENTION_LABEL[m.convention]!,
   ]);
   const sigs = doc.metrics.map((m) => `  ${m.name}: ${m.signature}`);
-  return `${doc.n} pairs\n\n${pad([header, ...rows])}\n\nSignatures:\n${sigs.join('\n')}\n`;
+  return `${doc.n} pairs\n\n${alignColumns([header, ...rows])}\n\nSignatures:\n${sigs.join('\n')}\n`;
 }
 
 export function toJson(doc: EvalDocument): string {

@@ -8,6 +8,7 @@ export {
   scoreAll,
 } from './evaluate.js';
 export {
+  alignColumns,
   csvField,
   type EvalDocument,
   formatNumber,

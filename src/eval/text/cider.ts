@@ -5,13 +5,12 @@
  * order, a Gaussian length penalty whose "length" is the number of bigrams (a quirk of the original), mean over
  * orders, x10. Tokenisation: lowercase, runs of [a-z0-9] (no PTB tokenizer, no Java).
  */
-import { type AdditiveStats, pointValue } from '../stats/index.js';
 import { countNgrams, ngramOrder, Vocabulary } from './ngrams.js';
 import {
-  type CorpusScore,
   checkSameLength,
   LLAVA_RAD_RESAMPLING,
   type MetricSignature,
+  meanOfPairs,
   type TextMetric,
 } from './signature.js';
 import { tokenizeLowerAlnum } from './tokenize.js';
@@ -105,19 +104,7 @@ export function ciderMetric(): TextMetric {
   return {
     name: signature.name,
     signature,
-    score(predictions, references): CorpusScore {
-      const perPair = ciderD(predictions, references);
-      const stats: AdditiveStats = { width: 1, rows: perPair, finalize: (sums, n) => sums[0]! / n };
-      return {
-        name: signature.name,
-        signature,
-        value: pointValue(stats),
-        perPair,
-        stats,
-        convention: 'point',
-        scale: CIDER_SCALE,
-        resampling: LLAVA_RAD_RESAMPLING,
-      };
-    },
+    score: (predictions, references) =>
+      meanOfPairs(signature, ciderD(predictions, references), 'point', CIDER_SCALE, LLAVA_RAD_RESAMPLING),
   };
 }

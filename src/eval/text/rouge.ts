@@ -3,13 +3,13 @@
  * [a-z0-9] as tokens, optional NLTK Porter stemming of tokens longer than 3 characters, LCS precision /
  * recall / F-measure (beta 1); 0 when either side has no tokens. Corpus value: mean F over pairs.
  */
-import { type AdditiveStats, pointValue } from '../stats/index.js';
 import { cachedStemmer } from './porter.js';
 import {
   type CorpusScore,
   checkSameLength,
   LLAVA_RAD_RESAMPLING,
   type MetricSignature,
+  meanOfPairs,
   type TextMetric,
 } from './signature.js';
 import { tokenizeLowerAlnum } from './tokenize.js';
@@ -104,17 +104,7 @@ export function rougeMetric(options: RougeOptions = {}): TextMetric {
       for (let i = 0; i < predictions.length; i++) {
         perPair[i] = rougeLOfTokens(tok(references[i]!), tok(predictions[i]!)).fmeasure;
       }
-      const stats: AdditiveStats = { width: 1, rows: perPair, finalize: (sums, n) => sums[0]! / n };
-      return {
-        name: signature.name,
-        signature,
-        value: pointValue(stats),
-        perPair,
-        stats,
-        convention: 'mid',
-        scale: 1,
-        resampling: LLAVA_RAD_RESAMPLING,
-      };
+      return meanOfPairs(signature, perPair, 'mid', 1, LLAVA_RAD_RESAMPLING);
     },
   };
 }

@@ -2,7 +2,7 @@
  * Every number cxr reports carries a signature built from the options that produced it (as sacrebleu's
  * `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0`), so two numbers can always be told apart.
  */
-import type { AdditiveStats, ReportConvention, RngKind } from '../stats/index.js';
+import { type AdditiveStats, pointValue, type ReportConvention, type RngKind } from '../stats/index.js';
 
 export interface MetricSignature {
   /** metric name as selected on the command line, e.g. `bleu4` */
@@ -71,4 +71,25 @@ export function checkSameLength(predictions: readonly string[], references: read
   if (predictions.length !== references.length) {
     throw new RangeError(`${predictions.length} predictions but ${references.length} references`);
   }
+}
+
+/** A corpus value that is the plain mean of per-pair values (ROUGE-L F, CIDEr-D). */
+export function meanOfPairs(
+  signature: MetricSignature,
+  perPair: Float64Array,
+  convention: ReportConvention,
+  scale: number,
+  resampling: Resampling,
+): CorpusScore {
+  const stats: AdditiveStats = { width: 1, rows: perPair, finalize: (sums, n) => sums[0]! / n };
+  return {
+    name: signature.name,
+    signature,
+    value: pointValue(stats),
+    perPair,
+    stats,
+    convention,
+    scale,
+    resampling,
+  };
 }
