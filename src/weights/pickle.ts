@@ -104,7 +104,7 @@ class Machine {
   }
   private bytes(n: number): Uint8Array {
     const at = this.need(n);
-    return this.data.slice(at, at + n);
+    return new Uint8Array(this.data.subarray(at, at + n)); // a plain copy, also when given a Buffer
   }
   private utf8(n: number): string {
     const at = this.need(n);

@@ -97,8 +97,13 @@ export const TORCH_GLOBALS: ReadonlyMap<string, PyGlobal> = new Map<string, PyGl
     global('torch._utils', '_rebuild_parameter_with_state', (a) => a[0]),
   ],
   ['collections.OrderedDict', global('collections', 'OrderedDict', orderedDict)],
-  ['builtins.set', global('builtins', 'set', (a) => new Set(Array.isArray(a[0]) ? a[0] : []))],
-  ['builtins.frozenset', global('builtins', 'frozenset', (a) => new Set(Array.isArray(a[0]) ? a[0] : []))],
+  // sets (protocols 0-2 name the builtins module `__builtin__`)
+  ...['builtins', '__builtin__'].flatMap((m) =>
+    ['set', 'frozenset'].map(
+      (n) =>
+        [`${m}.${n}`, global(m, n, (a) => new Set(Array.isArray(a[0]) ? a[0] : []))] as [string, PyGlobal],
+    ),
+  ),
   // protocol 2 writes Python 3 bytes as _codecs.encode(text, 'latin1')
   ['_codecs.encode', global('_codecs', 'encode', latin1Encode)],
 ]);
