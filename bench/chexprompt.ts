@@ -25,7 +25,8 @@ const TIMEOUT_S = 2;
 
 /** Deterministic faults by request number: each kind at a fixed rate. */
 function faultsAt(n: number): Fault | undefined {
-  if (n % 50 === 1) return { kind: 'status', status: 429, retryAfter: '1' };
+  // A 429's Retry-After pauses every request (as a real rate limit would want), so it is the rarest fault.
+  if (n % 400 === 1) return { kind: 'status', status: 429, retryAfter: '1' };
   if (n % 37 === 2) return { kind: 'status', status: 500 };
   if (n % 61 === 3) return { kind: 'reset' };
   if (n % 97 === 4) return { kind: 'slow', delayMs: (TIMEOUT_S + 1) * 1000 };
