@@ -4,6 +4,7 @@
  */
 import dcmjsCodecs from 'dcmjs-codecs';
 import { inputError, isCxrError } from '../errors.js';
+import { checkFrameHeader } from './codestream.js';
 import { firstFrameBytes, type ParsedDicom } from './dicom-parse.js';
 import { checkDimensions } from './limits.js';
 import type { PixelEncoding } from './transfer-syntax.js';
@@ -100,6 +101,7 @@ export async function decodeFirstFrame(parsed: ParsedDicom): Promise<StoredFrame
   let photometric = px.photometric;
   let planar = px.planarConfiguration;
   if (syntax.encoding !== 'native') {
+    checkFrameHeader(parsed.file, syntax.encoding, encoded, px);
     // Another image's failed decode may reset the codecs while we wait; the check and the synchronous
     // decode run in one turn of the event loop, so nothing can intervene between them.
     while (!NativeCodecs.isInitialized()) await initCodecs();
