@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ChexbertLabeler, type ChexbertResult } from '../src/eval/labels/chexbert-labeler.js';
-import { BERT_BASE_UNCASED, type BertConfig, bertNames, CHEXBERT_HEADS } from '../src/models/bert.js';
+import { BERT_BASE_UNCASED, type BertConfig, bertNames, CHEXBERT_HEADS } from '../src/models/index.js';
 import { WordPieceTokenizer } from '../src/tokenizer/index.js';
 import { EntrySource, type TensorEntry } from '../src/weights/index.js';
 

@@ -11,20 +11,7 @@
  * feed-forward for that row alone (keys and values still cover every position).
  */
 import { inputError } from '../errors.js';
-import { Graph, type Scope } from '../onnx/graph.js';
-import {
-  add,
-  gather,
-  ints,
-  layerNorm,
-  linear,
-  type MatrixSource,
-  MS,
-  reshape,
-  slice,
-  stackRows,
-} from '../onnx/ops.js';
-import { bytesOf } from '../onnx/tensor.js';
+import { Graph, type MatrixSource, op, type Scope } from '../onnx/index.js';
 import type { TensorSource } from '../weights/types.js';
 
 export interface BertConfig {
@@ -178,16 +165,18 @@ export function buildChexbertGraph(w: TensorSource, c: BertConfig): Graph {
   const root = g.root('/model');
   let x = embeddings(root.child('embeddings'), w, c, ids); // [B, L, H]
   for (let i = 0; i < c.numHiddenLayers; i++) {
-    const clsOnly = i === c.numHiddenLayers - 1;
+    const clsOnly = i === c.numHiddenLayers - 1; // [B, L, H] -> [B, 1, H]
     x = encoderLayer(root.child(`layers.${i}`), w, c, bertNames.layer(i), x, mask, clsOnly);
   }
-  const cls = reshape(root.child('cls'), x, [0, c.hiddenSize]); // [B, 1, H] -> [B, H]
+  const cls = op.reshape(root.child('cls'), x, [0, c.hiddenSize]); // [B, 1, H] -> [B, H]
   const [logits, noFinding] = heads(root.child('heads'), w, cls);
   g.output(cls, CHEXBERT_IO.cls, 'float32', ['batch', c.hiddenSize]);
   g.output(logits, CHEXBERT_IO.logits, 'float32', ['batch', CHEXBERT_HEADS - 1, CHEXBERT_CLASSES]);
   g.output(noFinding, CHEXBERT_IO.noFindingLogits, 'float32', ['batch', NO_FINDING_CLASSES]);
   return g;
 }
+
+const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 function tensor(s: Scope, w: TensorSource, name: string, local: string): string {
   const info = w.info(name);
@@ -199,74 +188,71 @@ function matrix(w: TensorSource, name: string): MatrixSource {
   return { out, in: inp, read: () => w.readFloat32(name) };
 }
 
-/** x [.., in] · W^T for a checkpoint Linear weight [out, in]. */
-function project(s: Scope, x: string, m: MatrixSource): string {
-  return linear(s, x, m, { format: 'fp32' });
-}
-
-/** Concatenated biases, as one initializer. */
-function stackedBias(s: Scope, w: TensorSource, names: string[]): string {
-  const sizes = names.map((n) => w.info(n).shape[0]!);
-  const total = sizes.reduce((a, b) => a + b, 0);
-  return s.tensor('bias', 'float32', [total], async () => {
-    const out = new Float32Array(total);
+/**
+ * Linear layers `names` (checkpoint prefixes) sharing the input x, as one MatMul: x · [W_a; W_b; ..]^T + [b_a; b_b; ..].
+ * [.., in] -> [.., sum of outs]
+ */
+function stackedLinear(s: Scope, w: TensorSource, x: string, names: string[]): string {
+  const weight = op.stackRows(names.map((n) => matrix(w, `${n}.weight`)));
+  const bias = s.tensor('bias', 'float32', [weight.out], async () => {
+    const out = new Float32Array(weight.out);
     let at = 0;
     for (const n of names) {
-      const b = await w.readFloat32(n);
+      const b = await w.readFloat32(`${n}.bias`);
       out.set(b, at);
       at += b.length;
     }
     return bytesOf(out);
   });
+  return op.linear(s, x, weight, { format: 'fp32', bias });
+}
+
+function splitLast(s: Scope, x: string, sizes: number[]): string[] {
+  return s.ops('Split', [x, op.ints(s, sizes)], { attrs: { axis: -1 }, outputs: sizes.length });
 }
 
 function embeddings(s: Scope, w: TensorSource, c: BertConfig, ids: string): string {
-  const word = gather(s.child('word'), tensor(s, w, bertNames.wordEmbeddings, 'word'), ids); // [B, L, H]
+  const word = op.gather(s.child('word'), tensor(s, w, bertNames.wordEmbeddings, 'word'), ids); // [B, L, H]
   // Token type is always 0: its first row is a constant [H].
   const typeRow = s.tensor('token_type_0', 'float32', [c.hiddenSize], async () =>
     bytesOf((await w.readFloat32(bertNames.tokenTypeEmbeddings)).subarray(0, c.hiddenSize)),
   );
-  const length = s.op('Gather', [s.op('Shape', [ids]), ints(s, [1])], { attrs: { axis: 0 } }); // [1] = L
-  const positions = s.op('Slice', [
-    tensor(s, w, bertNames.positionEmbeddings, 'position'),
-    ints(s, [0]),
-    length,
-    ints(s, [0]),
-  ]); // [L, H]
-  const sum = add(s, add(s, word, typeRow), positions);
-  const p = bertNames.embeddingsNorm;
-  return layerNorm(
-    s,
-    sum,
-    tensor(s, w, `${p}.weight`, 'ln_weight'),
-    tensor(s, w, `${p}.bias`, 'ln_bias'),
-    c.layerNormEps,
-  );
+  const length = s.op('Gather', [s.op('Shape', [ids]), op.ints(s, [1])], { attrs: { axis: 0 } }); // [1] = L
+  const table = tensor(s, w, bertNames.positionEmbeddings, 'position');
+  const positions = s.op('Slice', [table, op.ints(s, [0]), length, op.ints(s, [0])]); // [L, H]
+  const sum = op.add(s, op.add(s, word, typeRow), positions);
+  const norm = bertNames.embeddingsNorm;
+  const [gamma, beta] = [
+    tensor(s, w, `${norm}.weight`, 'ln_weight'),
+    tensor(s, w, `${norm}.bias`, 'ln_bias'),
+  ];
+  return op.layerNorm(s, sum, gamma, beta, c.layerNormEps);
 }
 
-/** LayerNorm(x + skip + bias) in one contrib kernel. */
-function skipLayerNorm(
+/** LayerNorm(x · W^T + b + residual) for the Linear `dense` and the LayerNorm `norm` (one contrib kernel). */
+function denseAddNorm(
   s: Scope,
   w: TensorSource,
   c: BertConfig,
   x: string,
-  skip: string,
-  bias: string,
+  residual: string,
+  dense: string,
   norm: string,
-): string {
-  return s.op(
-    'SkipLayerNormalization',
-    [
-      x,
-      skip,
-      tensor(s, w, `${norm}.weight`, 'ln_weight'),
-      tensor(s, w, `${norm}.bias`, 'ln_bias'),
-      tensor(s, w, bias, 'bias'),
-    ],
-    { domain: MS, attrs: { epsilon: { float: c.layerNormEps } } },
-  );
+) {
+  const inputs = [
+    op.linear(s, x, matrix(w, `${dense}.weight`), { format: 'fp32' }),
+    residual,
+    tensor(s, w, `${norm}.weight`, 'ln_weight'),
+    tensor(s, w, `${norm}.bias`, 'ln_bias'),
+    tensor(s, w, `${dense}.bias`, 'bias'),
+  ];
+  return s.op('SkipLayerNormalization', inputs, {
+    domain: op.MS,
+    attrs: { epsilon: { float: c.layerNormEps } },
+  });
 }
 
+/** One post-norm BERT layer; with `clsOnly` the queries and everything after them cover the CLS row alone. */
 function encoderLayer(
   s: Scope,
   w: TensorSource,
@@ -277,99 +263,67 @@ function encoderLayer(
   clsOnly: boolean,
 ): string {
   const H = c.hiddenSize;
-  const self = `${p}.attention.self`;
+  const [query, key, value] = ['query', 'key', 'value'].map((m) => `${p}.attention.self.${m}`) as [
+    string,
+    string,
+    string,
+  ];
   const attn = s.child('attn');
+  const rows = clsOnly ? op.slice(attn, x, [0], [1], [1]) : x; // [B, Lq, H], Lq = 1 or L
   let q: string;
   let k: string;
   let v: string;
-  let residual = x;
   if (clsOnly) {
-    residual = slice(attn, x, [0], [1], [1]); // [B, 1, H]
-    q = add(
-      attn.child('q_proj'),
-      project(attn.child('q_proj'), residual, matrix(w, `${self}.query.weight`)),
-      tensor(attn.child('q_proj'), w, `${self}.query.bias`, 'bias'),
-    );
+    q = stackedLinear(attn.child('q_proj'), w, rows, [query]);
     const kv = attn.child('kv_proj');
-    const packed = add(
-      kv,
-      project(kv, x, stackRows([matrix(w, `${self}.key.weight`), matrix(w, `${self}.value.weight`)])),
-      stackedBias(kv, w, [`${self}.key.bias`, `${self}.value.bias`]),
-    );
-    [k, v] = kv.ops('Split', [packed, ints(kv, [H, H])], { attrs: { axis: -1 }, outputs: 2 }) as [
-      string,
-      string,
-    ];
+    [k, v] = splitLast(kv, stackedLinear(kv, w, x, [key, value]), [H, H]) as [string, string];
   } else {
     const qkv = attn.child('qkv_proj');
-    const names = ['query', 'key', 'value'].map((m) => `${self}.${m}`);
-    const packed = add(
-      qkv,
-      project(qkv, x, stackRows(names.map((n) => matrix(w, `${n}.weight`)))),
-      stackedBias(
-        qkv,
-        w,
-        names.map((n) => `${n}.bias`),
-      ),
-    );
-    [q, k, v] = qkv.ops('Split', [packed, ints(qkv, [H, H, H])], { attrs: { axis: -1 }, outputs: 3 }) as [
+    [q, k, v] = splitLast(qkv, stackedLinear(qkv, w, x, [query, key, value]), [H, H, H]) as [
       string,
       string,
       string,
     ];
   }
+  // softmax(q k^T / sqrt(d) + (1 - mask) * float32.min) v per head: [B, Lq, H]
   const context = attn.op('MultiHeadAttention', [q, k, v, null, mask], {
-    domain: MS,
+    domain: op.MS,
     attrs: { num_heads: c.numAttentionHeads, mask_filter_value: { float: FLOAT32_MIN } },
   });
-  const out = attn.child('o_proj');
-  const attended = skipLayerNorm(
-    out,
+  const o = attn.child('o_proj');
+  const a = denseAddNorm(
+    o,
     w,
     c,
-    project(out, context, matrix(w, `${p}.attention.output.dense.weight`)),
-    residual,
-    `${p}.attention.output.dense.bias`,
+    context,
+    rows,
+    `${p}.attention.output.dense`,
     `${p}.attention.output.LayerNorm`,
   );
-  const mlp = s.child('mlp');
-  const up = mlp.child('up_proj');
+  const up = s.child('mlp').child('up_proj');
   const hidden = up.op(
-    'BiasGelu',
+    'BiasGelu', // exact (erf) GELU of x + b: [B, Lq, intermediate]
     [
-      project(up, attended, matrix(w, `${p}.intermediate.dense.weight`)),
+      op.linear(up, a, matrix(w, `${p}.intermediate.dense.weight`), { format: 'fp32' }),
       tensor(up, w, `${p}.intermediate.dense.bias`, 'bias'),
     ],
-    { domain: MS },
+    { domain: op.MS },
   );
-  const down = mlp.child('down_proj');
-  return skipLayerNorm(
-    down,
+  return denseAddNorm(
+    s.child('mlp').child('down_proj'),
     w,
     c,
-    project(down, hidden, matrix(w, `${p}.output.dense.weight`)),
-    attended,
-    `${p}.output.dense.bias`,
+    hidden,
+    a,
+    `${p}.output.dense`,
     `${p}.output.LayerNorm`,
   );
 }
 
-/** All 14 heads as one [H, 54] projection, split into [B, 13, 4] and [B, 2]. */
+/** All 14 heads as one [H, 54] projection: [B, H] -> [B, 13, 4] and [B, 2]. */
 function heads(s: Scope, w: TensorSource, cls: string): [string, string] {
   const names = Array.from({ length: CHEXBERT_HEADS }, (_, i) => bertNames.head(i));
-  const four = (CHEXBERT_HEADS - 1) * CHEXBERT_CLASSES;
-  const all = add(
-    s,
-    project(s, cls, stackRows(names.map((n) => matrix(w, `${n}.weight`)))),
-    stackedBias(
-      s,
-      w,
-      names.map((n) => `${n}.bias`),
-    ),
-  ); // [B, 54]
-  const [fourClass, two] = s.ops('Split', [all, ints(s, [four, NO_FINDING_CLASSES])], {
-    attrs: { axis: -1 },
-    outputs: 2,
-  }) as [string, string];
-  return [reshape(s, fourClass, [0, CHEXBERT_HEADS - 1, CHEXBERT_CLASSES]), two];
+  const all = stackedLinear(s, w, cls, names); // [B, 54]
+  const [four, two] = splitLast(s, all, [(CHEXBERT_HEADS - 1) * CHEXBERT_CLASSES, NO_FINDING_CLASSES]);
+  return [op.reshape(s, four!, [0, CHEXBERT_HEADS - 1, CHEXBERT_CLASSES]), two!];
 }

@@ -15,7 +15,7 @@ import {
   CHEXBERT_HEADS,
   CHEXBERT_IO,
   NO_FINDING_CLASSES,
-} from '../../models/bert.js';
+} from '../../models/index.js';
 import { WordPieceTokenizer } from '../../tokenizer/index.js';
 import { openTensorFile, prefixView, type TensorSource } from '../../weights/index.js';
 
