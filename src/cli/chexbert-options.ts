@@ -92,7 +92,7 @@ export async function openChexbertFromArgs(args: ParsedArgs, io: CliIO): Promise
     throw inputError('chexbert.missing_vocab', 'no bert-base-uncased vocabulary', {
       file: vocabPath,
       field: '--vocab',
-      expected: `bert-base-uncased's ${VOCAB_FILE} (pass --vocab, or put it beside the weights)`,
+      expected: `bert-base-uncased's ${VOCAB_FILE} (huggingface.co/google-bert/bert-base-uncased) beside the weights, or --vocab`,
     });
   const config = str(args, 'bert-config');
   const configPath = config === undefined ? beside(CONFIG_FILE) : resolve(io.cwd, config);
