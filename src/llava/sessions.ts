@@ -64,6 +64,8 @@ export interface GraphSpec {
 
 export const GRAPH_SPEC_FILE = 'graphs.json';
 const GRAPH_NAMES = { vision: 'vision', embed: 'embed', decoder: 'decoder' } as const;
+/** Decoder runs remembered in `OrtCausalLM.runs`. */
+const RUN_LOG = 64;
 /** Rows added to a KV buffer when it fills (amortises the one copy a growth costs). */
 const KV_GROWTH = 256;
 
@@ -254,7 +256,7 @@ class KvState implements DecoderState {
 export class OrtCausalLM implements CausalLM {
   readonly vocabSize: number;
   readonly maxContext: number;
-  /** Decoder runs so far and the past length each saw (tests use it to prove the cached path ran). */
+  /** The latest decoder runs (at most RUN_LOG) with the past length each saw: proof that the cached path ran. */
   readonly runs: { past: number; tokens: number }[] = [];
   private readonly rowSize: number;
   private readonly keyLayout: CacheLayout;
@@ -388,6 +390,7 @@ export class OrtCausalLM implements CausalLM {
     }
     const out = await this.decoder.run(feeds);
     this.runs.push({ past, tokens });
+    if (this.runs.length > RUN_LOG) this.runs.shift();
     if (past + tokens > state.capacity) this.grow(state, past + tokens + KV_GROWTH);
     for (let i = 0; i < this.spec.layers; i++) {
       const newKeys = out[DECODER_IO.newKey(i)]!.data as Float32Array;
