@@ -99,10 +99,17 @@ async function runLabel(args: ParsedArgs, io: CliIO, file: string): Promise<numb
   const write = (s: string) => (stream ? stream.write(s) : io.stdout(s));
   if (format === 'csv') write(CSV_HEADER);
   let count = 0;
+  let empty = 0;
   for await (const row of readReports(file, reportFormatOf(file, str(args, 'format')), str(args, 'field'))) {
     const labels = labelReport(row.text);
     write(format === 'csv' ? csvRow(row.text, labels) : jsonlRow(row, labels));
     count++;
+    if (row.text.trim() === '') empty++;
+  }
+  if (empty > 0) {
+    io.stderr(
+      `cxr label: warning: ${empty} of ${count} reports are empty; like the official labeler they get No Finding 1 and nothing else\n`,
+    );
   }
   if (stream) {
     await new Promise<void>((done, fail) => stream.end((e?: Error | null) => (e ? fail(e) : done())));

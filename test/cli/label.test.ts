@@ -66,7 +66,19 @@ describe('cxr label', () => {
     expect(r.stderr).toContain('1 of 2 reports have no reference labels');
   });
 
+  it('warns about empty reports, which get No Finding 1 as in the official labeler', async () => {
+    const file = join(dir, 'empty.jsonl');
+    writeFileSync(file, '{"id":1,"text":null}\n{"id":2,"text":"  "}\n{"id":3,"text":"Cardiomegaly."}\n');
+    const r = await cli(['label', file]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('2 of 3 reports are empty');
+    expect(JSON.parse(r.stdout.split('\n')[0]!).labels['No Finding']).toBe(1);
+  });
+
   it('exits 2 with a clear message on bad input', async () => {
+    const missing = await cli(['label', join(dir, 'does-not-exist.jsonl')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('does-not-exist.jsonl');
     const noText = join(dir, 'notext.jsonl');
     writeFileSync(noText, '{"id":1,"body":"x"}\n');
     const a = await cli(['label', noText]);
