@@ -66,6 +66,16 @@ describe('negation scope', () => {
     expect(l.Cardiomegaly).toBe(1);
   });
 
+  it('reaches into one infinitive, not a second one, and none in a sentence without a verb', () => {
+    const l = labelReport(
+      'There is no pleural line to suggest pneumothorax or blunting to suggest pleural effusion.',
+    );
+    expect(l.Pneumothorax).toBe(0);
+    expect(l['Pleural Effusion']).toBe(1);
+    expect(labelReport('There is no focal opacity to suggest a pneumonia.').Pneumonia).toBe(0);
+    expect(labelReport('No focal airspace consolidation to suggest pneumonia.').Pneumonia).toBe(1);
+  });
+
   it('does not negate what changed nothing ("no change in ...")', () => {
     expect(labelReport('No change in the right middle lobe opacity.')['Lung Opacity']).toBe(1);
   });

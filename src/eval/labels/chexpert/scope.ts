@@ -80,14 +80,24 @@ const word = (a: Analysis, i: number) => a.tokens[i]?.text ?? '';
 /** Where a clause-wide cue's reach ends: the next clause break or a new clause after a comma. */
 function clauseEnd(a: Analysis, from: number): number {
   const limit = Math.min(a.tokens.length, from + MAX_REACH);
+  let infinitives = 0;
   for (let i = from; i < limit; i++) {
     const w = word(a, i);
     if (CLAUSE_BREAK.has(w)) return i;
     if (w === ',' && (word(a, i + 1) === 'there' || word(a, i + 1) === 'the' || word(a, i + 1) === 'this'))
       return i;
     if (i > from && w !== 'be' && w !== 'been' && (COPULA.has(w) || LINKING_VERB.has(w))) return i;
+    // In a sentence without a verb ("no focal consolidation to suggest pneumonia.") the parse makes the
+    // infinitive its own clause.
+    // Elsewhere it reaches into one infinitive ("no line to suggest pneumothorax"), not into a second one.
+    if (w === 'to' && (!hasFiniteVerb(a) || ++infinitives > 1)) return i;
   }
   return limit;
+}
+
+function hasFiniteVerb(a: Analysis): boolean {
+  a.hasFiniteVerb ??= a.tokens.some((t) => FINITE_VERB.has(t.text));
+  return a.hasFiniteVerb;
 }
 
 /** The end of a noun phrase starting at `from`, running through its "and"/"," conjuncts when `conjuncts`. */
@@ -269,8 +279,7 @@ function readAsVerb(a: Analysis, m: Mention): boolean {
   const token = word(a, m.first);
   if (m.last - m.first !== 1 || !VERB_LIKE_PLURALS.has(token) || !NOUN_MODIFIERS.has(word(a, m.first - 1)))
     return false;
-  a.hasFiniteVerb ??= a.tokens.some((t) => FINITE_VERB.has(t.text));
-  return !a.hasFiniteVerb;
+  return !hasFiniteVerb(a);
 }
 
 function isStableSilhouette(a: Analysis, m: Mention): boolean {
