@@ -146,3 +146,25 @@ describe('validation refuses what is clearly not a chest radiograph (overridable
     }
   });
 });
+
+describe('compressed frames are checked against the header before decoding', () => {
+  /** Patch Rows (0028,0010) in an explicit-VR little-endian file. */
+  function setRows(file: Uint8Array, rows: number): Uint8Array {
+    const out = Uint8Array.from(file);
+    const tag = Buffer.from('28001000555302 00'.replace(/ /g, ''), 'hex');
+    const at = Buffer.from(out).indexOf(tag);
+    new DataView(out.buffer).setUint16(at + 8, rows, true);
+    return out;
+  }
+
+  it.each(['jpegLosslessSV1', 'jpegLs', 'j2kLossless', 'htj2kLossless'] as const)(
+    '%s frame whose size disagrees with Rows is refused, naming both sizes',
+    async (name) => {
+      const good = await dicom({}, SYNTAX[name]);
+      const e = await refuses(save(`mismatch-${name}.dcm`, setRows(good, 4000)), 'dicom.corrupt');
+      expect(e.message).toContain('does not match the image size');
+      expect(e.message).toContain('expected 16x4000,');
+      expect(e.message).toContain('found 16x16');
+    },
+  );
+});
