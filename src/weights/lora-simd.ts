@@ -1,13 +1,18 @@
 /**
- * The inner LoRA kernel, acc = B[i, :] @ A, as a small WebAssembly SIMD function (f32x4), built
- * here from its opcodes so there is no binary blob to trust. It sums in float32 in k order exactly
- * like the scalar loop in lora.ts (and like a float32 GEMM): per lane, acc = acc + b_k * a_k for
- * k = 0, 1, ... The products of fp16/bf16 factors are exact in float32, so lanes match the scalar
- * loop bit for bit. Used when r and the row length are multiples of 4; lora.ts falls back otherwise.
+ * The fp16 LoRA merge of one output row as two small WebAssembly SIMD functions, built here from
+ * their opcodes so there is no binary blob to trust:
+ * - `row`: acc = B[i, :] @ A in float32, summed in k order exactly like the scalar loop in lora.ts
+ *   (and like a float32 GEMM): per lane acc = acc + b_k * a_k for k = 0, 1, ... Products of fp16/bf16
+ *   factors are exact in float32, so the lanes match the scalar loop bit for bit.
+ * - `epilogue`: out = fp16(float32(W) + acc * scaling), W given as fp16 bits, rounded to nearest even
+ *   with the subnormal, overflow and NaN cases of float32ToFp16Bits, eight lanes at a time.
+ * lora.ts uses them when r is a multiple of 4, the row length a multiple of 8 and W has no inf/NaN,
+ * and its scalar code otherwise.
  */
 
 // opcodes (WebAssembly core + SIMD proposal)
 const I32 = 0x7f;
+const F32 = 0x7d;
 const V128 = 0x7b;
 const BLOCK = [0x02, 0x40];
 const LOOP = [0x03, 0x40];
@@ -26,7 +31,19 @@ const SIMD = 0xfd;
 const V128_LOAD = [SIMD, 0x00];
 const V128_STORE = [SIMD, 0x0b];
 const V128_CONST = [SIMD, 0x0c];
+const V128_LOAD16X4_U = [SIMD, 0x04];
 const F32X4_SPLAT = [SIMD, 0x13];
+const I32X4_LT_S = [SIMD, 0x39];
+const I32X4_GT_S = [SIMD, 0x3b];
+const I32X4_GE_S = [SIMD, 0x3f];
+const V128_AND = [SIMD, 0x4e];
+const V128_OR = [SIMD, 0x50];
+const V128_BITSELECT = [SIMD, 0x52];
+const I16X8_NARROW_I32X4_U = [SIMD, 0x86, 0x01];
+const I32X4_SHL = [SIMD, 0xab, 0x01];
+const I32X4_SHR_U = [SIMD, 0xad, 0x01];
+const I32X4_ADD = [SIMD, 0xae, 0x01];
+const I32X4_SUB = [SIMD, 0xb1, 0x01];
 const F32X4_ADD = [SIMD, 0xe4, 0x01];
 const F32X4_MUL = [SIMD, 0xe6, 0x01];
 
@@ -54,89 +71,98 @@ function leb(v: number): number[] {
 
 /** `for (v = 0; v < limit; v += step) body`, as block { loop { if v >= limit break; body; v += step; continue } }. */
 function forLoop(v: number, limit: number[], step: number, body: number[]): number[] {
+  // biome-ignore format: one step per line
   return [
-    ...i32(0),
-    ...set(v),
-    ...BLOCK,
-    ...LOOP,
-    ...get(v),
-    ...limit,
-    I32_GE_U,
-    BR_IF,
-    1,
+    ...i32(0), ...set(v),
+    ...BLOCK, ...LOOP,
+    ...get(v), ...limit, I32_GE_U, BR_IF, 1,
     ...body,
-    ...get(v),
-    ...i32(step),
-    I32_ADD,
-    ...set(v),
-    BR,
-    0,
-    END,
-    END,
+    ...get(v), ...i32(step), I32_ADD, ...set(v),
+    BR, 0, END, END,
   ];
 }
 
 /** acc[j..j+4] += b_k * A[k][j..j+4] for the four k of this step, in k order. */
+// biome-ignore format: one step per line
 const accumulate = [
-  ...get(ACC),
-  ...get(J),
-  I32_ADD,
-  ...set(Q),
-  ...get(Q), // store address
-  ...get(Q),
-  ...V128_LOAD,
-  4,
-  0,
-  ...[P0, P1, P2, P3].flatMap((p, n) => [
-    ...get(p),
-    ...get(J),
-    I32_ADD,
-    ...V128_LOAD,
-    2,
-    0,
-    ...get(BV[n]!),
-    ...F32X4_MUL,
-    ...F32X4_ADD,
-  ]),
-  ...V128_STORE,
-  4,
-  0,
+  ...get(ACC), ...get(J), I32_ADD, ...set(Q),
+  ...get(Q), // the store address
+  ...get(Q), ...V128_LOAD, 4, 0,
+  ...[P0, P1, P2, P3].flatMap((p, n) => [...get(p), ...get(J), I32_ADD, ...V128_LOAD, 2, 0, ...get(BV[n]!), ...F32X4_MUL, ...F32X4_ADD]),
+  ...V128_STORE, 4, 0,
 ];
 
+// --- row(a, b, acc, inp, r): acc = b[0..r] @ A ---
+// biome-ignore format: one step per line
 const body = [
-  ...get(INP),
-  ...i32(2),
-  I32_SHL,
-  ...set(STRIDE), // row length in bytes
-  // acc = 0
-  ...forLoop(J, get(STRIDE), 16, [
-    ...get(ACC),
-    ...get(J),
-    I32_ADD,
-    ...V128_CONST,
-    ...new Array(16).fill(0),
-    ...V128_STORE,
-    4,
-    0,
-  ]),
+  ...get(INP), ...i32(2), I32_SHL, ...set(STRIDE), // row length in bytes
+  ...forLoop(J, get(STRIDE), 16, [...get(ACC), ...get(J), I32_ADD, ...V128_CONST, ...new Array(16).fill(0), ...V128_STORE, 4, 0]),
   ...forLoop(K, get(R), 4, [
-    ...get(B),
-    ...get(K),
-    ...i32(2),
-    I32_SHL,
-    I32_ADD,
-    ...set(BK),
+    ...get(B), ...get(K), ...i32(2), I32_SHL, I32_ADD, ...set(BK),
     ...BV.flatMap((v, n) => [...get(BK), F32_LOAD, 2, ...leb(4 * n), ...F32X4_SPLAT, ...set(v)]),
-    ...get(A),
-    ...get(K),
-    ...get(STRIDE),
-    I32_MUL,
-    I32_ADD,
-    ...set(P0),
+    ...get(A), ...get(K), ...get(STRIDE), I32_MUL, I32_ADD, ...set(P0),
     ...addTo(P1, P0, get(STRIDE)),
     ...addTo(P2, P1, get(STRIDE)),
     ...addTo(P3, P2, get(STRIDE)),
     ...forLoop(J, get(STRIDE), 16, accumulate),
+  ]),
+  END,
+];
+
+// --- epilogue(acc, w, out, inp, scale): out[j] = fp16(float32(w[j]) + acc[j] * scale) ---
+const [E_ACC, E_W, E_OUT, E_INP, E_SCALE] = [0, 1, 2, 3, 4];
+const [E_J, E_END] = [5, 6]; // byte offset into w / out (2 per element), and its end
+const [E_S, E_X, E_A] = [7, 8, 9];
+const NO_ALIGN = 0; // alignment hints of 1 byte: always valid
+
+/** i32x4 constant with four equal lanes. */
+function lanes(v: number): number[] {
+  const b = new Uint8Array(16);
+  const view = new DataView(b.buffer);
+  for (let i = 0; i < 4; i++) view.setUint32(4 * i, v >>> 0, true);
+  return [...V128_CONST, ...b];
+}
+
+const F32_TWO_POW_112 = 0x77800000; // scales fp16 magnitude bits placed in a float32 to their value
+const F32_HALF = 0x3f000000; // adding 0.5 rounds |x| < 2^-14 to a multiple of 2^-24 (fp16 subnormals)
+const F32_FP16_MIN_NORMAL = 0x38800000; // 2^-14
+const F32_FP16_OVERFLOW = 0x47800000; // 2^16: rounds to infinity in fp16
+const F32_INF = 0x7f800000;
+const REBIAS_AND_HALF_ULP = (0xfff - 0x38000000) >>> 0; // exponent 127 -> 15, plus half an fp16 ulp - 1
+
+/** Four fp16 results (in i32 lanes) for the four elements at byte offsets wOff (W) and accOff (acc). */
+function fourLanes(wOff: number, accOff: number): number[] {
+  // biome-ignore format: one step per line
+  return [
+    // float32(W): magnitude bits << 13 times 2^112 (exact for normals and subnormals), then the sign
+    ...get(E_W), ...get(E_J), I32_ADD, ...V128_LOAD16X4_U, NO_ALIGN, ...leb(wOff), ...set(E_X),
+    ...get(E_X), ...lanes(0x7fff), ...V128_AND, ...i32(13), ...I32X4_SHL, ...lanes(F32_TWO_POW_112), ...F32X4_MUL,
+    ...get(E_X), ...lanes(0x8000), ...V128_AND, ...i32(16), ...I32X4_SHL, ...V128_OR,
+    // + acc * scale, each step rounded to float32
+    ...get(E_ACC), ...get(E_J), ...i32(1), I32_SHL, I32_ADD, ...V128_LOAD, NO_ALIGN, ...leb(accOff),
+    ...get(E_S), ...F32X4_MUL, ...F32X4_ADD, ...set(E_X),
+    ...get(E_X), ...lanes(0x7fffffff), ...V128_AND, ...set(E_A),
+    // normal: rebias, round half to even, drop 13 mantissa bits
+    ...get(E_A), ...lanes(REBIAS_AND_HALF_ULP), ...I32X4_ADD,
+    ...get(E_A), ...i32(13), ...I32X4_SHR_U, ...lanes(1), ...V128_AND, ...I32X4_ADD, ...i32(13), ...I32X4_SHR_U,
+    // subnormal: float add of 0.5 rounds, its low bits are the fp16 bits
+    ...get(E_A), ...lanes(F32_HALF), ...F32X4_ADD, ...lanes(F32_HALF), ...I32X4_SUB,
+    ...get(E_A), ...lanes(F32_FP16_MIN_NORMAL), ...I32X4_GE_S, ...V128_BITSELECT,
+    // overflow: infinity, NaN stays NaN
+    ...lanes(0x7e00), ...lanes(0x7c00), ...get(E_A), ...lanes(F32_INF), ...I32X4_GT_S, ...V128_BITSELECT,
+    ...get(E_A), ...lanes(F32_FP16_OVERFLOW), ...I32X4_LT_S, ...V128_BITSELECT,
+    ...get(E_X), ...i32(16), ...I32X4_SHR_U, ...lanes(0x8000), ...V128_AND, ...V128_OR,
+  ];
+}
+
+// biome-ignore format: one step per line
+const epilogueBody = [
+  ...get(E_SCALE), ...F32X4_SPLAT, ...set(E_S),
+  ...get(E_INP), ...i32(1), I32_SHL, ...set(E_END),
+  ...forLoop(E_J, get(E_END), 16, [
+    ...get(E_OUT), ...get(E_J), I32_ADD,
+    ...fourLanes(0, 0), ...fourLanes(8, 16), ...I16X8_NARROW_I32X4_U,
+    ...V128_STORE, NO_ALIGN, 0,
   ]),
   END,
 ];
@@ -146,23 +172,21 @@ function section(id: number, content: number[]): number[] {
 }
 
 const name = (s: string) => [s.length, ...[...s].map((c) => c.charCodeAt(0))];
-const localDecls = [2, 9, I32, 4, V128];
-const func = [...localDecls, ...body];
+const withLocals = (decls: number[], code: number[]) => {
+  const f = [...decls, ...code];
+  return [...leb(f.length), ...f];
+};
+const rowFunc = withLocals([2, 9, I32, 4, V128], body);
+const epilogueFunc = withLocals([2, 2, I32, 3, V128], epilogueBody);
 
+// biome-ignore format: one section per line
 const MODULE = new Uint8Array([
-  0x00,
-  0x61,
-  0x73,
-  0x6d,
-  0x01,
-  0x00,
-  0x00,
-  0x00,
-  ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 0]), // type: (i32 x5) -> ()
-  ...section(3, [1, 0]), // one function of type 0
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+  ...section(1, [2, 0x60, 5, I32, I32, I32, I32, I32, 0, 0x60, 5, I32, I32, I32, I32, F32, 0]), // types
+  ...section(3, [2, 0, 1]), // row: type 0, epilogue: type 1
   ...section(5, [1, 0x00, 1]), // one memory, 1 page to start
-  ...section(7, [2, ...name('row'), 0x00, 0, ...name('mem'), 0x02, 0]),
-  ...section(10, [1, ...leb(func.length), ...func]),
+  ...section(7, [3, ...name('row'), 0x00, 0, ...name('epilogue'), 0x00, 1, ...name('mem'), 0x02, 0]),
+  ...section(10, [2, ...rowFunc, ...epilogueFunc]),
 ]);
 
 const PAGE = 65536;
@@ -171,7 +195,13 @@ export interface RowKernel {
   /** Copy A [r, inp] and B [out, r] in; then `row(i)` returns row i of B @ A (a view, valid until the next call). */
   load(a: Float32Array, b: Float32Array, inp: number, r: number): void;
   row(i: number): Float32Array;
+  /** Row i merged: dst[dstOffset ..] = fp16(float32(wRow) + row(i) * scaling) as fp16 bits (inp % 8 === 0). */
+  mergeRow(i: number, wRow: Uint16Array, scaling: number, dst: Uint16Array, dstOffset: number): void;
 }
+
+/** Byte alignment of the buffers inside the module's memory. */
+const ALIGN = 16;
+const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
 let compiled: WebAssembly.Module | null | undefined;
 
@@ -188,17 +218,28 @@ export function simdRowKernel(): RowKernel | null {
   const instance = new WebAssembly.Instance(compiled);
   const memory = instance.exports.mem as WebAssembly.Memory;
   const rowFn = instance.exports.row as (a: number, b: number, acc: number, inp: number, r: number) => void;
+  const epilogueFn = instance.exports.epilogue as (
+    acc: number,
+    w: number,
+    out: number,
+    inp: number,
+    s: number,
+  ) => void;
   let inp = 0;
   let r = 0;
   let bBase = 0;
   let accBase = 0;
+  let wBase = 0;
+  let outBase = 0;
   return {
     load(a, b, rowLength, rank) {
       inp = rowLength;
       r = rank;
-      bBase = a.byteLength;
-      accBase = bBase + b.byteLength;
-      const need = accBase + inp * 4;
+      bBase = align(a.byteLength);
+      accBase = align(bBase + b.byteLength);
+      wBase = align(accBase + inp * 4);
+      outBase = align(wBase + inp * 2);
+      const need = outBase + inp * 2;
       if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
       new Float32Array(memory.buffer, 0, a.length).set(a);
       new Float32Array(memory.buffer, bBase, b.length).set(b);
@@ -206,6 +247,12 @@ export function simdRowKernel(): RowKernel | null {
     row(i) {
       rowFn(0, bBase + i * r * 4, accBase, inp, r);
       return new Float32Array(memory.buffer, accBase, inp);
+    },
+    mergeRow(i, wRow, scaling, dst, dstOffset) {
+      rowFn(0, bBase + i * r * 4, accBase, inp, r);
+      new Uint16Array(memory.buffer, wBase, inp).set(wRow);
+      epilogueFn(accBase, wBase, outBase, inp, scaling);
+      dst.set(new Uint16Array(memory.buffer, outBase, inp), dstOffset);
     },
   };
 }

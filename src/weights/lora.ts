@@ -14,8 +14,16 @@ import type { LoraConfig, TensorSource } from './types.js';
 
 export type MergePrecision = 'fp16' | 'fp32';
 
-/** f32x4 lanes of the SIMD kernel. */
+/** f32x4 lanes of the SIMD row kernel; its fp16 epilogue packs eight lanes at a time. */
 const SIMD_WIDTH = 4;
+const SIMD_ROW_MULTIPLE = 8;
+const FP16_EXPONENT = 0x7c00;
+
+/** No inf or NaN among fp16 bits (the SIMD epilogue's upcast assumes finite W). */
+function allFinite(bits: Uint16Array): boolean {
+  for (let i = 0; i < bits.length; i++) if ((bits[i]! & FP16_EXPONENT) === FP16_EXPONENT) return false;
+  return true;
+}
 
 /** PEFT's prefix on the base model's names, and the suffixes of the two factors. */
 const PEFT_PREFIX = 'base_model.model.';
@@ -198,6 +206,14 @@ export function mergeFp16Bits(
   scaling: number,
 ): Uint16Array {
   const result = new Uint16Array(out * inp);
+  const simd =
+    r % SIMD_WIDTH === 0 && inp % SIMD_ROW_MULTIPLE === 0 && allFinite(wBits) ? simdRowKernel() : null;
+  if (simd) {
+    simd.load(a, b, inp, r);
+    for (let i = 0; i < out; i++)
+      simd.mergeRow(i, wBits.subarray(i * inp, (i + 1) * inp), scaling, result, i * inp);
+    return result;
+  }
   const half = fp16ToFloat32Table();
   const rowOf = rowKernel(a, b, inp, r);
   const sum = new Float32Array(inp);

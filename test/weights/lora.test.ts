@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fp16BitsToNumber, mergeMatrix, toFloat32 } from '../../src/weights/index.js';
+import { float32ToFp16Bits, fp16BitsToNumber, mergeMatrix, toFloat32 } from '../../src/weights/index.js';
 import { mergeFp16Bits } from '../../src/weights/lora.js';
 import { simdRowKernel } from '../../src/weights/lora-simd.js';
 
@@ -80,6 +80,42 @@ describe('LoRA merge kernels', () => {
         expect(row[j]).toBe(acc);
       }
     }
+  });
+
+  it('the SIMD epilogue rounds like float32ToFp16Bits over every finite fp16 W and results from subnormal to overflow', () => {
+    const kernel = simdRowKernel()!;
+    const inp = 8192;
+    const r = 4;
+    // W: every 8th finite fp16 bit pattern, both signs; B @ A spans tiny to huge values
+    const w = new Uint16Array(inp).map((_, j) => {
+      const h = (j * 8) & 0xffff;
+      return (h & 0x7c00) === 0x7c00 ? h & 0x83ff : h;
+    });
+    const a = bf16Values(r * inp, 6, 1).map((v, i) => v * 2 ** ((i % 61) - 30));
+    const b = Float32Array.from([1, -0.5, 0.25, 3]);
+    kernel.load(a, b, inp, r);
+    for (const scaling of [2, 2 ** -20, 2 ** 14, 0]) {
+      const got = new Uint16Array(inp);
+      kernel.mergeRow(0, w, scaling, got, 0);
+      const acc = kernel.row(0);
+      const wrong: number[] = [];
+      for (let j = 0; j < inp; j++) {
+        const want = float32ToFp16Bits(Math.fround(fp16BitsToNumber(w[j]!) + Math.fround(acc[j]! * scaling)));
+        if (got[j] !== want) wrong.push(j);
+      }
+      expect(wrong, `scaling ${scaling}`).toEqual([]);
+    }
+  });
+
+  it('W holding inf or NaN takes the scalar path and keeps them', () => {
+    const w = new Uint16Array(8).fill(0x3c00);
+    w[1] = 0x7c00; // inf
+    w[2] = 0x7e00; // NaN
+    // r = 4 and 8 columns would take the SIMD path but for the inf/NaN
+    const bits = mergeFp16Bits(w, new Float32Array(32).fill(1), new Float32Array([1, 0, 0, 0]), 1, 8, 4, 2);
+    expect(fp16BitsToNumber(bits[0]!)).toBe(3);
+    expect(bits[1]).toBe(0x7c00);
+    expect(Number.isNaN(fp16BitsToNumber(bits[2]!))).toBe(true);
   });
 
   it('fp16 bits come out directly; overflow gives infinity and -0 + 0 gives +0, as in IEEE float32', () => {
