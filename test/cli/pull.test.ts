@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
 import { openLlavaRad } from '../../src/weights/index.js';
 import { cli, FIXTURES } from '../helpers.js';
 
@@ -219,5 +220,22 @@ describe('cxr pull', () => {
     const r = await pull('chexbert', '--accept-licence', '--revision', 'StanfordAIMI/RRG_scorers=v2');
     expect(r.code, r.stderr).toBe(0);
     expect(hub.seen[0]!.url).toBe('/api/models/StanfordAIMI/RRG_scorers/revision/v2?blobs=true');
+  });
+
+  it('draws a progress bar on a terminal', async () => {
+    let stderr = '';
+    const io = {
+      stdout: () => {},
+      stderr: (t: string) => {
+        stderr += t;
+      },
+      isTTY: true,
+      env: {},
+      cwd: dir,
+    };
+    const code = await runCli(['pull', 'chexbert', '--accept-licence', '--endpoint', hub.url], io);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/\rchexbert\.pth \[#{30}\] 100% 8\.3 MB\/8\.3 MB\n/);
+    expect(existsSync(join(dir, 'models/chexbert/chexbert.pth'))).toBe(true);
   });
 });
