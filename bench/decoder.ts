@@ -137,31 +137,38 @@ export async function main(argv: string[]): Promise<void> {
         `best ${times[0]!.toFixed(1)} ms, median ${times[times.length >> 1]!.toFixed(1)} ms per token`,
     );
     lm.endProfiling();
-    printKernelSplit(dir, Number(o.steps));
+    const events = readProfile(dir);
+    console.log('prefill kernel time:');
+    printKernelSplit(events, 0, 1);
+    console.log('decode kernel time per token:');
+    printKernelSplit(events, 1, Number(o.steps));
     await lm.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Kernel time per op type over the decode runs (all runs but the first, the prefill). */
-function printKernelSplit(dir: string, steps: number): void {
+type ProfileEvent = { cat: string; name: string; ts: number; args?: { op_name?: string }; dur: number };
+
+function readProfile(dir: string): ProfileEvent[] {
   const file = readdirSync(dir).find((f) => f.startsWith('profile') && f.endsWith('.json'));
-  if (!file) return;
-  type Event = { cat: string; name: string; ts: number; args?: { op_name?: string }; dur: number };
-  const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Event[];
+  return file ? (JSON.parse(readFileSync(join(dir, file), 'utf8')) as ProfileEvent[]) : [];
+}
+
+/** Kernel time per op type over `count` decoder runs starting at run `first` (run 0 is the prefill). */
+function printKernelSplit(events: ProfileEvent[], first: number, count: number): void {
   const runs = events.filter((e) => e.name === 'model_run');
-  const since = runs[1]?.ts ?? Number.POSITIVE_INFINITY;
+  const from = runs[first]?.ts ?? Number.POSITIVE_INFINITY;
+  const to = runs[first + count]?.ts ?? Number.POSITIVE_INFINITY;
   const byOp = new Map<string, number>();
   for (const e of events) {
-    if (e.cat !== 'Node' || e.ts < since || !e.name.endsWith('_kernel_time')) continue;
+    if (e.cat !== 'Node' || e.ts < from || e.ts >= to || !e.name.endsWith('_kernel_time')) continue;
     const op = e.args?.op_name ?? '?';
     byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
   }
   const total = [...byOp.values()].reduce((a, b) => a + b, 0);
   for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
-    console.log(
-      `  ${op.padEnd(34)} ${(us / steps / 1000).toFixed(2).padStart(8)} ms/token ${((100 * us) / total).toFixed(1)}%`,
-    );
+    const ms = (us / count / 1000).toFixed(2).padStart(9);
+    console.log(`  ${op.padEnd(34)} ${ms} ms ${((100 * us) / total).toFixed(1)}%`);
   }
 }
