@@ -1,3 +1,8 @@
+/**
+ * The rule-based CheXpert labeler: per sentence, find mentions (lexicon.ts), mark each as negated or uncertain
+ * (scope.ts), pass marks on to the mentions inside a marked one; then combine the mentions of each observation
+ * and set No Finding (SPEC.md §5 and §6).
+ */
 import { LEXICON } from './lexicon.js';
 import { findMentions, type Mention } from './mentions.js';
 import {
@@ -17,7 +22,10 @@ const HEART_FAILURE_PHRASES = new Set(['heart failure', 'chf']);
 
 interface Judged {
   mention: Mention;
+  /** Marks found on the mention itself or passed on from a mention containing it. */
   marks: Set<Mark>;
+  /** The mark found on the mention itself. */
+  own: Mark | undefined;
 }
 
 function firstStartingAt(sorted: Judged[], start: number): number {
@@ -34,9 +42,9 @@ function firstStartingAt(sorted: Judged[], start: number): number {
 /** Marks of each mention of one sentence, each passed on to the mentions contained in it. */
 function judgeSentence(sentence: ReturnType<typeof sentencesOf>[number]): Judged[] {
   const analysis = analyse(sentence.tokens);
-  const judged = findMentions(sentence).map((mention) => {
-    const mark = markOf(analysis, mention);
-    return { mention, marks: new Set<Mark>(mark ? [mark] : []), own: mark };
+  const judged = findMentions(sentence).map((mention): Judged => {
+    const own = markOf(analysis, mention);
+    return { mention, marks: new Set<Mark>(own ? [own] : []), own };
   });
   // Mentions in text order: those inside a marked one start within its span.
   const byStart = [...judged].sort((x, y) => x.mention.start - y.mention.start);
@@ -66,6 +74,10 @@ function combine(values: Array<1 | 0 | -1>): LabelValue {
   return values[0]!;
 }
 
+/**
+ * Labels of one report: 1 positive, 0 negative, -1 uncertain, null not mentioned. No Finding is 1 when nothing
+ * but support devices is affirmed (positive or uncertain), including the other abnormalities of the lexicon.
+ */
 export function labelReport(text: string): Labels14 {
   const values = new Map<Observation, Array<1 | 0 | -1>>();
   const add = (o: Observation, v: 1 | 0 | -1) => {
@@ -91,6 +103,7 @@ export function labelReport(text: string): Labels14 {
   return labels;
 }
 
-export function labelReports(texts: string[]): Labels14[] {
+/** Labels of each report, in order. */
+export function labelReports(texts: readonly string[]): Labels14[] {
   return texts.map(labelReport);
 }
