@@ -107,6 +107,7 @@ export function bootstrapDistribution(
 export interface AdditiveStats {
   width: number;
   rows: Float64Array;
+  /** the corpus value from summed rows; must not modify `sums` (statistics over the same rows share them) */
   finalize(sums: Float64Array, count: number): number;
 }
 
@@ -200,18 +201,23 @@ export function bootstrapMany(
     if (additiveCount(s) !== n)
       throw new RangeError('bootstrapMany: statistics cover different numbers of items');
   }
-  const walkers = list.map(rowWalker);
-  const sums = list.map((s) => new Float64Array(s.width));
+  // statistics over the same rows (label F1: micro/macro x 14/5 share one count matrix) are summed once
+  const uniqueRows = [...new Set(list.map((s) => s.rows))];
+  const rowIndex = list.map((s) => uniqueRows.indexOf(s.rows));
+  const firstOf = uniqueRows.map((rows) => list.find((s) => s.rows === rows)!);
+  const walkers = firstOf.map(rowWalker);
+  const sums = firstOf.map((s) => new Float64Array(s.width));
   const { resamples } = resolveBootstrap(options);
   const out = list.map(() => new Float64Array(resamples));
   let b = 0;
   for (const idx of resampleIndices(n, options)) {
-    list.forEach((s, m) => {
-      const acc = sums[m]!;
+    walkers.forEach((w, u) => {
+      const acc = sums[u]!;
       acc.fill(0);
-      const w = walkers[m]!;
       for (let k = 0; k < n; k++) w.add(idx[k]!, acc);
-      out[m]![b] = s.finalize(acc, n);
+    });
+    list.forEach((s, m) => {
+      out[m]![b] = s.finalize(sums[rowIndex[m]!]!, n);
     });
     b++;
   }

@@ -29,18 +29,18 @@ interface NgramVector {
   length: number;
 }
 
+/** Turn n-gram counts into tf-idf weights in place (the map is not used as counts afterwards). */
 function toVector(counts: Map<string, number>, idf: (ngram: string) => number): NgramVector {
-  const weights = new Map<string, number>();
   const squares = new Float64Array(MAX_ORDER);
   let length = 0;
   for (const [ngram, tf] of counts) {
     const order = ngramOrder(ngram);
     const v = tf * idf(ngram);
-    weights.set(ngram, v);
+    counts.set(ngram, v);
     squares[order - 1]! += v ** 2;
     if (order === 2) length += tf;
   }
-  return { weights, norms: squares.map(Math.sqrt), length };
+  return { weights: counts, norms: squares.map(Math.sqrt), length };
 }
 
 function similarity(hyp: NgramVector, ref: NgramVector): number {
