@@ -37,24 +37,25 @@ export async function openTorchLegacy(path: string, opts: TorchLoadOptions = {})
     const storages = new Map<string, LegacyStorage>();
     const { root, keys, littleEndian, end } = await readPickles(file, storages);
     const offsets = await locateStorages(file, end, keys, storages, littleEndian);
+    const sizeOf = (key: string) => {
+      const s = storages.get(key)!;
+      return offsets.get(s.rootKey)!.bytes - s.viewOffset * DTYPE_BYTES[s.dtype];
+    };
     for (const s of storages.values()) {
       const base = offsets.get(s.rootKey);
       if (!base)
         throw inputError('weights.bad_tensor', 'storage not in the key list', { file: path, field: s.key });
-      s.read = (o, n) => {
-        if (o + n > base.bytes) {
+      const start = base.offset + s.viewOffset * DTYPE_BYTES[s.dtype];
+      s.read = async (o, n) => {
+        if (o + n > sizeOf(s.key)) {
           throw inputError('weights.truncated', 'read past the end of a storage', {
             file: path,
             field: s.key,
           });
         }
-        return file.read(base.offset + s.viewOffset * DTYPE_BYTES[s.dtype] + o, n, `storage ${s.key}`);
+        return file.read(start + o, n, `storage ${s.key}`);
       };
     }
-    const sizeOf = (key: string) => {
-      const s = storages.get(key)!;
-      return offsets.get(s.rootKey)!.bytes - s.viewOffset * DTYPE_BYTES[s.dtype];
-    };
     const entries = tensorEntries(path, selectKey(path, root, opts.key), sizeOf, !littleEndian);
     return new TorchCheckpoint(path, root, entries, () => file.close());
   } catch (e) {
