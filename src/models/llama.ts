@@ -10,7 +10,9 @@
  * copying): keys transposed [1, heads, headDim, capacity] so that q K^T is a plain MatMul over the cache (a
  * transposed operand would be copied by the kernel every step), values [1, heads, capacity, headDim]. The graph
  * returns only the new k (after RoPE, in the same transposed layout) and v, which the caller appends. Past and new
- * keys are attended to without concatenation (two score blocks, one softmax), so no step copies the cache. `attention_mask` is additive [1, 1, S, P + S]: 0 where visible, -inf where not (the caller
+ * keys are attended to without concatenation (two score blocks, one softmax), so no step copies the cache.
+ * (GroupQueryAttention with shared past/present buffers is not used: onnxruntime-node hands back every fetched
+ * output as a fresh copy, so a cache bound as an output would be copied whole every step; test/onnx/ops.test.ts.) `attention_mask` is additive [1, 1, S, P + S]: 0 where visible, -inf where not (the caller
  * masks the unused tail of the capacity and the causal triangle of the new block).
  */
 import { type Graph, Scope } from '../onnx/graph.js';
