@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ChexbertLabeler, type ChexbertResult } from '../src/eval/labels/chexbert-labeler.js';
-import { BERT_BASE_UNCASED, type BertConfig, bertNames, CHEXBERT_HEADS } from '../src/models/index.js';
+import { BERT_BASE_UNCASED, type BertConfig, chexbertWeightShapes } from '../src/models/index.js';
 import { WordPieceTokenizer } from '../src/tokenizer/index.js';
 import { EntrySource, type TensorEntry } from '../src/weights/index.js';
 
@@ -45,32 +45,6 @@ function rng(seed: number): () => number {
   };
 }
 
-/** Every tensor of bert_labeler at `c`'s shape, named as its state_dict. */
-function labelerShapes(c: BertConfig): Array<[string, number[]]> {
-  const H = c.hiddenSize;
-  const shapes: Array<[string, number[]]> = [
-    [bertNames.wordEmbeddings, [c.vocabSize, H]],
-    [bertNames.positionEmbeddings, [c.maxPositionEmbeddings, H]],
-    [bertNames.tokenTypeEmbeddings, [c.typeVocabSize, H]],
-    [`${bertNames.embeddingsNorm}.weight`, [H]],
-    [`${bertNames.embeddingsNorm}.bias`, [H]],
-  ];
-  const dense = (p: string, out: number, inp: number) =>
-    shapes.push([`${p}.weight`, [out, inp]], [`${p}.bias`, [out]]);
-  const norm = (p: string) => shapes.push([`${p}.weight`, [H]], [`${p}.bias`, [H]]);
-  for (let i = 0; i < c.numHiddenLayers; i++) {
-    const l = bertNames.layer(i);
-    for (const m of ['query', 'key', 'value']) dense(`${l}.attention.self.${m}`, H, H);
-    dense(`${l}.attention.output.dense`, H, H);
-    norm(`${l}.attention.output.LayerNorm`);
-    dense(`${l}.intermediate.dense`, c.intermediateSize, H);
-    dense(`${l}.output.dense`, H, c.intermediateSize);
-    norm(`${l}.output.LayerNorm`);
-  }
-  for (let i = 0; i < CHEXBERT_HEADS; i++) dense(bertNames.head(i), i === CHEXBERT_HEADS - 1 ? 2 : 4, H);
-  return shapes;
-}
-
 interface RandomTensor {
   name: string;
   shape: number[];
@@ -78,7 +52,7 @@ interface RandomTensor {
 }
 
 function randomWeights(c: BertConfig): RandomTensor[] {
-  return labelerShapes(c).map(([name, shape], i) => {
+  return chexbertWeightShapes(c).map(([name, shape], i) => {
     const next = rng(0x9e3779b9 ^ (i * 7919));
     const data = new Float32Array(shape.reduce((x, y) => x * y, 1));
     const centre = name.endsWith('LayerNorm.weight') ? 1 : 0;

@@ -93,35 +93,17 @@ export function bertConfigFromJson(json: unknown, file: string): BertConfig {
   };
 }
 
-/** Check every tensor the graph reads against the config, naming the first that does not fit. */
-export function validateChexbertWeights(w: TensorSource, c: BertConfig): void {
+/** Every tensor of bert_labeler the graph reads, with its shape under `c`, in state_dict order. */
+export function chexbertWeightShapes(c: BertConfig): Array<[name: string, shape: number[]]> {
   const H = c.hiddenSize;
-  const expect = (name: string, shape: number[]) => {
-    const info = w.info(name);
-    if (info.shape.join(',') !== shape.join(','))
-      throw inputError('bert.shape_mismatch', 'tensor shape does not fit the BERT config', {
-        file: w.origin,
-        field: name,
-        expected: `[${shape}]`,
-        found: `[${info.shape}]`,
-      });
-  };
-  if (H % c.numAttentionHeads !== 0)
-    throw inputError('bert.bad_config', 'hidden size is not a multiple of the head count', {
-      field: 'num_attention_heads',
-      found: `${H} / ${c.numAttentionHeads}`,
-    });
-  expect(bertNames.wordEmbeddings, [c.vocabSize, H]);
-  expect(bertNames.positionEmbeddings, [c.maxPositionEmbeddings, H]);
-  expect(bertNames.tokenTypeEmbeddings, [c.typeVocabSize, H]);
-  const norm = (p: string) => {
-    expect(`${p}.weight`, [H]);
-    expect(`${p}.bias`, [H]);
-  };
-  const dense = (p: string, out: number, inp: number) => {
-    expect(`${p}.weight`, [out, inp]);
-    expect(`${p}.bias`, [out]);
-  };
+  const shapes: Array<[string, number[]]> = [
+    [bertNames.wordEmbeddings, [c.vocabSize, H]],
+    [bertNames.positionEmbeddings, [c.maxPositionEmbeddings, H]],
+    [bertNames.tokenTypeEmbeddings, [c.typeVocabSize, H]],
+  ];
+  const norm = (p: string) => shapes.push([`${p}.weight`, [H]], [`${p}.bias`, [H]]);
+  const dense = (p: string, out: number, inp: number) =>
+    shapes.push([`${p}.weight`, [out, inp]], [`${p}.bias`, [out]]);
   norm(bertNames.embeddingsNorm);
   for (let i = 0; i < c.numHiddenLayers; i++) {
     const l = bertNames.layer(i);
@@ -132,14 +114,34 @@ export function validateChexbertWeights(w: TensorSource, c: BertConfig): void {
     dense(`${l}.output.dense`, H, c.intermediateSize);
     norm(`${l}.output.LayerNorm`);
   }
-  if (w.has(bertNames.layer(c.numHiddenLayers) + '.attention.self.query.weight'))
+  for (let i = 0; i < CHEXBERT_HEADS; i++)
+    dense(bertNames.head(i), i === CHEXBERT_HEADS - 1 ? NO_FINDING_CLASSES : CHEXBERT_CLASSES, H);
+  return shapes;
+}
+
+/** Check every tensor the graph reads against the config, naming the first that does not fit. */
+export function validateChexbertWeights(w: TensorSource, c: BertConfig): void {
+  if (c.hiddenSize % c.numAttentionHeads !== 0)
+    throw inputError('bert.bad_config', 'hidden size is not a multiple of the head count', {
+      field: 'num_attention_heads',
+      found: `${c.hiddenSize} / ${c.numAttentionHeads}`,
+    });
+  for (const [name, shape] of chexbertWeightShapes(c)) {
+    const info = w.info(name);
+    if (info.shape.join(',') !== shape.join(','))
+      throw inputError('bert.shape_mismatch', 'tensor shape does not fit the BERT config', {
+        file: w.origin,
+        field: name,
+        expected: `[${shape}]`,
+        found: `[${info.shape}]`,
+      });
+  }
+  if (w.has(`${bertNames.layer(c.numHiddenLayers)}.attention.self.query.weight`))
     throw inputError('bert.shape_mismatch', 'the checkpoint has more encoder layers than the config', {
       file: w.origin,
       field: 'num_hidden_layers',
       expected: String(c.numHiddenLayers),
     });
-  for (let i = 0; i < CHEXBERT_HEADS; i++)
-    dense(bertNames.head(i), i === CHEXBERT_HEADS - 1 ? NO_FINDING_CLASSES : CHEXBERT_CLASSES, H);
 }
 
 /** Graph inputs and outputs of the CheXbert graph. */

@@ -9,6 +9,7 @@ export {
   CHEXBERT_CLASSES,
   CHEXBERT_HEADS,
   CHEXBERT_IO,
+  chexbertWeightShapes,
   NO_FINDING_CLASSES,
   validateChexbertWeights,
 } from './bert.js';

@@ -6,7 +6,7 @@ import type { CorpusScore } from '../text/index.js';
 import type { ChexbertLabeler, ChexbertLoadOptions } from './chexbert-labeler.js';
 import { type ClassificationReport, classificationReport } from './chexbert-report.js';
 import { CHEXPERT_OBSERVATIONS, type Labels14 } from './chexpert/index.js';
-import { labelF1Scores } from './f1.js';
+import { F1_CONDITIONS_5, F1_LABEL_ORDER, labelF1Scores } from './f1.js';
 
 export type { ChexbertLabeler, ChexbertLoadOptions, ChexbertResult } from './chexbert-labeler.js';
 export type { ClassificationReport, ReportRow as ClassificationReportRow } from './chexbert-report.js';
@@ -14,32 +14,11 @@ export type { ClassificationReport, ReportRow as ClassificationReportRow } from 
 /** Identifies CheXbert in label-F1 signatures. */
 export const CHEXBERT_LABELER = 'chexbert';
 
-/** CheXbert's heads in output order (No Finding last, unlike the CheXpert CSV order). */
-export const CHEXBERT_CONDITIONS = [
-  'Enlarged Cardiomediastinum',
-  'Cardiomegaly',
-  'Lung Opacity',
-  'Lung Lesion',
-  'Edema',
-  'Consolidation',
-  'Pneumonia',
-  'Atelectasis',
-  'Pneumothorax',
-  'Pleural Effusion',
-  'Pleural Other',
-  'Fracture',
-  'Support Devices',
-  'No Finding',
-] as const;
+/** CheXbert's heads in output order (No Finding last, unlike the CheXpert CSV order): the F1 label order. */
+export const CHEXBERT_CONDITIONS = F1_LABEL_ORDER;
 
 /** The 5 observations of the "-5" scores (SPEC.md §5). */
-export const CHEXBERT_CONDITIONS_5 = [
-  'Cardiomegaly',
-  'Edema',
-  'Consolidation',
-  'Atelectasis',
-  'Pleural Effusion',
-] as const;
+export const CHEXBERT_CONDITIONS_5 = F1_CONDITIONS_5;
 
 /** Class codes of the heads: argmax index. The No Finding head has only blank and positive. */
 export const ChexbertClass = { blank: 0, positive: 1, negative: 2, uncertain: 3 } as const;
