@@ -8,6 +8,7 @@ export const CLAUSE_BREAK = new Set([
   ';',
   ':',
   '.',
+  '(',
   'but',
   'however',
   'although',
