@@ -51,8 +51,8 @@ export const CHEXPROMPT_OPTIONS: Record<string, OptionSpec> = {
     description: 'judge requests per minute at most (0: no limit)',
     default: '0',
   },
-  timeout: { type: 'string', valueName: 'SEC', description: 'per-request timeout', default: '60' },
-  retries: { type: 'string', valueName: 'N', description: 'retries on 429/5xx/timeouts', default: '6' },
+  timeout: { type: 'string', valueName: 'SEC', description: 'judge per-request timeout', default: '60' },
+  retries: { type: 'string', valueName: 'N', description: 'judge retries on 429/5xx/timeouts', default: '6' },
   'parse-retries': {
     type: 'string',
     valueName: 'N',

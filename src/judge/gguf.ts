@@ -20,6 +20,7 @@ import {
   JudgeFatalError,
   type JudgeParams,
   type JudgeRequest,
+  JudgeRequestError,
 } from './types.js';
 
 /** Context window when the user does not choose one: room for the CheXprompt prompt and two long reports. */
@@ -102,7 +103,7 @@ class GgufJudge implements Judge {
     const promptTokens = this.llamaModel.tokenize(request.messages.map((m) => m.content).join('\n')).length;
     const contextSize = this.context.contextSize;
     if (promptTokens + this.params.maxTokens > contextSize) {
-      throw new JudgeFatalError(
+      throw new JudgeRequestError(
         `prompt of about ${promptTokens} tokens plus ${this.params.maxTokens} answer tokens exceeds the ${contextSize}-token context`,
       );
     }

@@ -32,6 +32,7 @@ export {
   JudgeFatalError,
   type JudgeParams,
   type JudgeRequest,
+  JudgeRequestError,
   JudgeTransientError,
   type Pricing,
   type TokenUsage,

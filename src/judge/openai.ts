@@ -11,6 +11,7 @@ import {
   JudgeFatalError,
   type JudgeParams,
   type JudgeRequest,
+  JudgeRequestError,
   JudgeTransientError,
 } from './types.js';
 
@@ -92,7 +93,10 @@ export function openAIJudge(options: OpenAIJudgeOptions): Judge {
   };
 }
 
-/** Map SDK errors onto retryable and fatal ones; keys never appear in these messages. */
+/** Rejections of one request's content (too long, invalid), as opposed to the client's key or model. */
+const PER_REQUEST_STATUSES = new Set([400, 413, 422]);
+
+/** Map SDK errors onto retryable, per-request and fatal ones; keys never appear in these messages. */
 function classify(e: unknown): unknown {
   if (e instanceof APIUserAbortError) return e;
   if (e instanceof APIConnectionError) return new JudgeTransientError(e.message, 'connection');
@@ -103,6 +107,7 @@ function classify(e: unknown): unknown {
   if (status === 408 || status === 409 || status >= 500) {
     return new JudgeTransientError(e.message, 'server', status, retryAfterMs);
   }
+  if (PER_REQUEST_STATUSES.has(status)) return new JudgeRequestError(e.message, status);
   return new JudgeFatalError(e.message, status);
 }
 

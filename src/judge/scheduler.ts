@@ -23,8 +23,6 @@ export interface LimitOptions {
   /** First backoff pause; doubles each retry up to maxDelayMs. */
   baseDelayMs: number;
   maxDelayMs: number;
-  /** Injectable for tests of the limiter itself. */
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export const DEFAULT_LIMITS: LimitOptions = {
@@ -50,7 +48,7 @@ export interface SchedulerStats {
   connectionErrors: number;
 }
 
-const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A counting semaphore. */
 class Slots {
@@ -86,14 +84,12 @@ export class LimitedJudge implements Judge {
   private nextStart = 0;
   /** A server's Retry-After applies to every request, not only the one that got it. */
   private pausedUntil = 0;
-  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(
     readonly inner: Judge,
     readonly limits: LimitOptions = DEFAULT_LIMITS,
   ) {
     this.slots = new Slots(limits.concurrency);
-    this.sleep = limits.sleep ?? realSleep;
   }
 
   get kind(): string {
@@ -123,7 +119,7 @@ export class LimitedJudge implements Judge {
             Date.now() + Math.min(e.retryAfterMs, MAX_RETRY_AFTER_MS),
           );
         }
-        await this.sleep(this.backoffMs(attempt, e.retryAfterMs));
+        await sleep(this.backoffMs(attempt, e.retryAfterMs));
       }
     }
   }
@@ -169,7 +165,7 @@ export class LimitedJudge implements Judge {
       start = Math.max(start, this.nextStart);
       this.nextStart = start + 60_000 / rpm;
     }
-    if (start > now) await this.sleep(start - now);
+    if (start > now) await sleep(start - now);
   }
 
   private async withTimeout(request: JudgeRequest): Promise<JudgeAnswer> {

@@ -73,7 +73,21 @@ export class JudgeTransientError extends Error {
   }
 }
 
-/** A failure no retry can fix: a bad key, an unknown model, a malformed request. */
+/**
+ * One request the judge will not answer (a prompt over its context, a request it rejects as invalid); other
+ * requests may still succeed, so the report fails and the run goes on.
+ */
+export class JudgeRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'JudgeRequestError';
+  }
+}
+
+/** A failure no retry can fix and no other request escapes: a bad key, no access, an unknown model. */
 export class JudgeFatalError extends Error {
   constructor(
     message: string,

@@ -176,6 +176,45 @@ describe('chexprompt run', () => {
     expect(report.usage).toMatchObject({ calls: 1, cacheHits: 2 });
   });
 
+  it('fails only the report the judge refuses, but stops when it refuses everything', async () => {
+    const tooLong = (body: ChatRequestBody): Fault | undefined =>
+      pairOf(body).candidate === 'Nothing acute.'
+        ? { kind: 'status', status: 400, message: 'context too long' }
+        : undefined;
+    server = await new FakeChatServer({ answer: heuristicAnswer, fault: tooLong }).start();
+    const judge = openAIJudge({ kind: 'http', model: 'fake', baseURL: server.url });
+    const options = { judge, judgeId: 'x', template: defaultTemplate(), format: 'list' as const };
+    const report = await chexprompt(PAIRS, options);
+    const refused = report.results.find((r) => r.id === 'garbled-always');
+    expect(refused).toMatchObject({
+      status: 'failed',
+      failure: 'refused',
+      attempts: 1,
+      reason: expect.stringMatching(/judge refused: 400 context too long/),
+    });
+    expect(report.aggregate).toMatchObject({ scored: 5, failed: 1 }); // no other fault on this server
+    await server.stop();
+
+    server = await new FakeChatServer({
+      answer: heuristicAnswer,
+      fault: () => ({ kind: 'status', status: 400, message: 'unsupported parameter' }),
+    }).start();
+    const all = Array.from({ length: 30 }, (_, i) => ({
+      id: String(i),
+      reference: `r${i}`,
+      candidate: `c${i}`,
+    }));
+    const run = chexprompt(all, {
+      ...options,
+      judge: openAIJudge({ kind: 'http', model: 'fake', baseURL: server.url }),
+      workers: 2,
+    });
+    await expect(run).rejects.toThrow(
+      /refused the first 10 requests; the last: judge refused: 400 unsupported parameter/,
+    );
+    expect(server.received.length).toBeLessThan(30);
+  });
+
   it('stops the whole run on an error no retry can fix, keeping what was answered', async () => {
     server = await new FakeChatServer({
       answer: heuristicAnswer,

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chexprompt, defaultTemplate, ERROR_TYPES, renderPrompt } from '../../src/eval/chexprompt/index.js';
-import { ggufJudge, type Judge, JudgeFatalError } from '../../src/judge/index.js';
+import { ggufJudge, type Judge, JudgeFatalError, JudgeRequestError } from '../../src/judge/index.js';
 import { TINY_SHAPE, tinyLlamaGguf, writeTinyLlama } from './tiny-llama.js';
 
 let dir: string;
@@ -70,7 +70,7 @@ describe('GGUF judge (node-llama-cpp, prebuilt CPU binary)', () => {
     const err = await judge
       .complete({ messages: renderPrompt(defaultTemplate(), 'json', { reference: long, candidate: long }) })
       .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(JudgeFatalError);
+    expect(err).toBeInstanceOf(JudgeRequestError); // this report fails; the run goes on
     expect(String(err)).toMatch(/exceeds the 4096-token context/);
   });
 

@@ -3,6 +3,7 @@ import {
   createJudge,
   JudgeFatalError,
   type JudgeRequest,
+  JudgeRequestError,
   LimitedJudge,
   openAIJudge,
   parseJudgeSpec,
@@ -147,6 +148,22 @@ describe('OpenAI-compatible judge over a real socket', () => {
     const err = await judge.complete(request).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JudgeFatalError);
     expect(String(err)).not.toContain(SECRET);
+    expect(s.received).toHaveLength(1);
+  });
+
+  it('does not retry a request the server rejects as invalid, and marks it as this request only', async () => {
+    const s = await serve({
+      fault: () => ({
+        kind: 'status',
+        status: 400,
+        message: "This model's maximum context length is 8192 tokens",
+      }),
+    });
+    const err = await limited(s.url)
+      .complete(request)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JudgeRequestError);
+    expect(String(err)).toMatch(/maximum context length/);
     expect(s.received).toHaveLength(1);
   });
 

@@ -91,7 +91,14 @@ export function* chexpromptPerReport(results: readonly ReportResult[]): Generato
     const row =
       r.status === 'ok'
         ? { id: r.id, status: r.status, ...r.row, attempts: r.attempts, cached: r.cached, form: r.form }
-        : { id: r.id, status: r.status, attempts: r.attempts, reason: r.reason, raw: r.raw };
+        : {
+            id: r.id,
+            status: r.status,
+            failure: r.failure,
+            attempts: r.attempts,
+            reason: r.reason,
+            raw: r.raw,
+          };
     yield `${JSON.stringify(row)}\n`;
   }
 }

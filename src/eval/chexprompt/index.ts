@@ -35,7 +35,9 @@ export {
 export {
   DEFAULT_PARSE_RETRIES,
   DEFAULT_WORKERS,
+  type FailureKind,
   type JudgedPair,
+  REFUSALS_BEFORE_STOP,
   type ReportResult,
   type RunOptions,
   type RunOutput,

@@ -1,8 +1,8 @@
 /**
  * Scoring pairs with a judge: render the prompt, consult the cache, ask, parse; an unreadable answer is asked
  * again (with a reminder of the format) a bounded number of times and then recorded as a failure with its raw
- * text. A judge error that no retry can fix (bad key, unknown model) stops the run; everything answered so far is
- * already in the cache.
+ * text. A request the judge refuses fails that report only; a judge error that no retry can fix (bad key, unknown
+ * model) stops the run, and so do refusals of every request so far; everything answered is already in the cache.
  */
 import {
   type AnswerCache,
@@ -11,6 +11,7 @@ import {
   type Judge,
   type JudgeAnswer,
   JudgeFatalError,
+  JudgeRequestError,
   type Pricing,
   type TokenUsage,
 } from '../../judge/index.js';
@@ -46,7 +47,16 @@ export type ReportResult =
       attempts: number;
       cached: boolean;
     }
-  | { id: string; status: 'failed'; attempts: number; reason: string; raw: string[] };
+  | { id: string; status: 'failed'; failure: FailureKind; attempts: number; reason: string; raw: string[] };
+
+/**
+ * Why a report failed: every answer unreadable; the judge unreachable after the scheduler's retries; the judge
+ * refusing this one request (too long for its context, rejected as invalid).
+ */
+export type FailureKind = 'unparseable' | 'judge_error' | 'refused';
+
+/** A run whose first this-many reports are all refused is stopped: the judge refuses everything (bad parameter). */
+export const REFUSALS_BEFORE_STOP = 10;
 
 export interface RunOptions {
   judge: Judge;
@@ -97,12 +107,20 @@ export async function runChexprompt(pairs: JudgedPair[], options: RunOptions): P
   const results: ReportResult[] = new Array(pairs.length);
   let fatal: unknown;
   let next = 0;
+  const tally = { ok: 0, refused: 0 };
   const worker = async () => {
     while (next < pairs.length && !abort.signal.aborted) {
       const index = next++;
       try {
-        results[index] = await judgePair(pairs[index]!, ctx);
-        options.onResult?.(results[index]!, index);
+        const result = await judgePair(pairs[index]!, ctx);
+        results[index] = result;
+        options.onResult?.(result, index);
+        if (result.status === 'ok') tally.ok++;
+        else if (result.failure === 'refused' && ++tally.refused >= REFUSALS_BEFORE_STOP && tally.ok === 0) {
+          throw new JudgeFatalError(
+            `the judge refused the first ${tally.refused} requests; the last: ${result.reason}`,
+          );
+        }
       } catch (e) {
         fatal ??= e;
         abort.abort();
@@ -191,10 +209,15 @@ async function askJudge(pair: JudgedPair, key: string, ctx: RunContext): Promise
       answer = await judge.complete({ messages, jsonSchema, signal });
     } catch (e) {
       if (e instanceof JudgeFatalError || signal.aborted) throw e;
+      if (e instanceof JudgeRequestError) {
+        const reason = `judge refused: ${e.message}`;
+        return { id: pair.id, status: 'failed', failure: 'refused', attempts: attempt, reason, raw };
+      }
       // Transient failures the scheduler could not get past: this report fails, the run goes on.
       return {
         id: pair.id,
         status: 'failed',
+        failure: 'judge_error',
         attempts: attempt,
         reason: `judge error: ${(e as Error).message}`,
         raw,
@@ -211,5 +234,5 @@ async function askJudge(pair: JudgedPair, key: string, ctx: RunContext): Promise
     raw.push(answer.text);
     reason = `unparseable answer: ${parsed.reason}`;
   }
-  return { id: pair.id, status: 'failed', attempts: parseRetries + 1, reason, raw };
+  return { id: pair.id, status: 'failed', failure: 'unparseable', attempts: parseRetries + 1, reason, raw };
 }
