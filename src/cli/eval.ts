@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { inputError } from '../errors.js';
 import {
   DEFAULT_MAX_CHARS,
@@ -216,7 +216,7 @@ bootstrap settings).`,
       const page = renderHtml({
         title: 'cxr eval',
         n: result.n,
-        systems: [{ name: pred, metrics: result.metrics }],
+        systems: [{ name: basename(pred), metrics: result.metrics }],
         warnings: pairs.warnings,
         generatedBy: `cxr ${packageVersion()}; predictions ${pred}${ref ? `, references ${ref}` : ''}.`,
       });

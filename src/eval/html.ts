@@ -25,6 +25,8 @@ const LABEL_WIDTH = 150;
 const BAR_HEIGHT = 18;
 const BAR_GAP = 8;
 const AXIS_HEIGHT = 22;
+/** Longest system label that fits left of the bars at 12px. */
+const LABEL_CHARS = 22;
 const COLORS = ['#3b6ea5', '#c0713a', '#4d8f5b', '#8a5aa6', '#a64d5a', '#5a8aa6'];
 
 export function escapeHtml(s: string): string {
@@ -40,6 +42,10 @@ function axisMax(values: MetricValue[]): number {
   return Math.ceil((top * 1.1) / step) * step;
 }
 
+function shorten(label: string): string {
+  return label.length <= LABEL_CHARS ? label : `…${label.slice(-(LABEL_CHARS - 1))}`;
+}
+
 function chart(metric: string, bars: { system: string; v: MetricValue }[]): string {
   const max = axisMax(bars.map((b) => b.v));
   const plot = CHART_WIDTH - LABEL_WIDTH - 20;
@@ -52,7 +58,7 @@ function chart(metric: string, bars: { system: string; v: MetricValue }[]): stri
     const color = COLORS[i % COLORS.length]!;
     const value = Number.isFinite(v.value) ? v.value : 0;
     parts.push(
-      `<text x="${LABEL_WIDTH - 6}" y="${mid + 4}" text-anchor="end">${escapeHtml(system)}</text>`,
+      `<text x="${LABEL_WIDTH - 6}" y="${mid + 4}" text-anchor="end">${escapeHtml(shorten(system))}<title>${escapeHtml(system)}</title></text>`,
       `<rect x="${LABEL_WIDTH}" y="${y}" width="${(x(value) - LABEL_WIDTH).toFixed(1)}" height="${BAR_HEIGHT}" fill="${color}" opacity="0.8"><title>${escapeHtml(`${metric} ${formatNumber(v.value, v.scale)}`)}</title></rect>`,
     );
     if (Number.isFinite(v.low)) {
