@@ -265,8 +265,10 @@ function inAlternatives(a: Analysis, m: Mention): boolean {
  */
 export function markOf(a: Analysis, m: Mention): Mark | undefined {
   if (matches(a, PRE_NEGATION_UNCERTAINTY, m)) return 'uncertainty';
-  if (matches(a, NEGATION, m) && !readAsVerb(a, m)) return 'negation';
-  if (matches(a, UNCERTAINTY, m) || inAlternatives(a, m)) return 'uncertainty';
+  // Read as the sentence's verb, the word is in no noun phrase: no "no ..." and no "A or B" reaches it.
+  const verb = readAsVerb(a, m);
+  if (matches(a, NEGATION, m) && !verb) return 'negation';
+  if (matches(a, UNCERTAINTY, m) || (inAlternatives(a, m) && !verb)) return 'uncertainty';
   if (isStableSilhouette(a, m)) return 'uncertainty';
   return undefined;
 }
