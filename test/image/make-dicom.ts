@@ -179,6 +179,8 @@ export interface ImageSpec {
   extra?: Item;
   /** Leave out the Pixel Data element entirely. */
   noPixelData?: boolean;
+  /** An already-encoded frame to store instead of encoding `values`. */
+  frame?: Uint8Array;
 }
 
 /** The native (little-endian) bytes of the stored values. */
@@ -256,7 +258,7 @@ export async function makeDicom(spec: ImageSpec, syntax: string): Promise<Uint8A
       px.element('7FE00010', bitsAllocated === 16 ? 'OW' : 'OB', nativeBytes(spec));
       body = concat([body, px.done()]);
     } else {
-      body = concat([body, encapsulate([await encodeFrame(spec, syntax)])]);
+      body = concat([body, encapsulate([spec.frame ?? (await encodeFrame(spec, syntax))])]);
     }
   }
   if (syntax === SYNTAX.deflated) body = deflateRawSync(body);
