@@ -70,6 +70,20 @@ describe('cxr eval on the bundled examples (the README first screen)', () => {
     }
     expect(doc.metrics).toHaveLength(12);
   });
+  it('--seed replaces the reference seeds of every metric; --bootstrap sets the resamples', async () => {
+    const args = ['eval', '--pred', PRED, '--ref', REF, '--metrics', 'bleu4,rougeL', '--json'];
+    const base = JSON.parse((await cli(args)).stdout).metrics;
+    const seeded = JSON.parse((await cli([...args, '--seed', '7', '--bootstrap', '200'])).stdout).metrics;
+    expect(seeded.map((m: { signature: string }) => m.signature.match(/bs:\d+\|seed:\d+/)![0])).toEqual([
+      'bs:200|seed:7',
+      'bs:200|seed:7',
+    ]);
+    expect(seeded[0].value).toBe(base[0].value); // corpus BLEU does not depend on the bootstrap
+    expect(seeded[0].ci).not.toEqual(base[0].ci);
+    const bad = await cli([...args, '--seed=99999999999']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--seed: out of range');
+  });
   it('--csv has one row per number with its signature', async () => {
     const r = await cli(['eval', '--pred', PRED, '--ref', REF, '--csv', '--metrics', 'bleu4,rougeL']);
     const lines = r.stdout.trim().split('\n');
