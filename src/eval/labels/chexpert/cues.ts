@@ -150,6 +150,7 @@ export const NP_END = new Set([
   'enlarged',
   'given',
   'into',
+  'besides',
 ]);
 
 export function words(alternatives: string[]): RegExp {
