@@ -105,6 +105,8 @@ describe('uncertainty', () => {
   it('ranks "cannot be excluded" above the negation in it', () => {
     expect(labelReport('Small effusion cannot be excluded.')['Pleural Effusion']).toBe(-1);
     expect(labelReport('Cannot exclude a small pneumothorax.').Pneumothorax).toBe(-1);
+    expect(labelReport('No new consolidation.').Consolidation).toBe(-1);
+    expect(labelReport('No consolidation.').Consolidation).toBe(0);
   });
 
   it('reads alternatives ("atelectasis or scarring") as uncertain, but not a negated list', () => {
