@@ -164,7 +164,7 @@ describe('cxr chexprompt', () => {
     expect(failedRows.length).toBeGreaterThan(0);
     for (const f of failedRows) expect(f).toMatchObject({ attempts: 2, raw: ['No idea.', 'No idea.'] });
     expect(r.stdout).toContain(
-      `${N} reports: ${N - failedRows.length} scored, ${failedRows.length} failed (not counted as zero errors`,
+      `${N} reports: ${N - failedRows.length} scored, ${failedRows.length} failed (${failedRows.length} unparseable; not counted as zero errors`,
     );
     expect(r.stdout).toMatch(/mean_significant\s+\d\.\d{4}\s+\[\d\.\d{4}, \d\.\d{4}\]/);
     expect(r.stdout).toMatch(/share_no_error/);

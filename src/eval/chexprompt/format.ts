@@ -21,6 +21,13 @@ const HEADLINES: [string, string][] = [
 
 const fmt = (v: number) => v.toFixed(4);
 
+/** Failed reports by kind (unparseable, judge_error, refused). */
+export function failureCounts(results: readonly ReportResult[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of results) if (r.status === 'failed') counts[r.failure] = (counts[r.failure] ?? 0) + 1;
+  return counts;
+}
+
 function metricRows(agg: ChexpromptAggregate): string[][] {
   const rows: string[][] = [];
   const add = (name: string, label: string) => {
@@ -33,6 +40,12 @@ function metricRows(agg: ChexpromptAggregate): string[][] {
   return rows;
 }
 
+function failureText(results: readonly ReportResult[]): string {
+  return Object.entries(failureCounts(results))
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(', ');
+}
+
 function pad(rows: string[][]): string {
   const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
   return rows.map((r) => r.map((c, j) => (j === 3 ? c : c.padEnd(widths[j]!))).join('  ')).join('\n');
@@ -41,7 +54,7 @@ function pad(rows: string[][]): string {
 export function formatChexpromptTable(report: ChexpromptReport, facts: RunFacts): string {
   const { aggregate: agg, usage } = report;
   const lines = [
-    `${agg.reports} reports: ${agg.scored} scored, ${agg.failed} failed${agg.failed > 0 ? ' (not counted as zero errors; see --per-report)' : ''}`,
+    `${agg.reports} reports: ${agg.scored} scored, ${agg.failed} failed${agg.failed > 0 ? ` (${failureText(report.results)}; not counted as zero errors, see --per-report)` : ''}`,
     '',
   ];
   lines.push(
@@ -76,6 +89,7 @@ export function chexpromptJson(report: ChexpromptReport, facts: RunFacts): strin
     reports: report.aggregate.reports,
     scored: report.aggregate.scored,
     failed: report.aggregate.failed,
+    failures: failureCounts(report.results),
     metrics,
     usage: report.usage,
     seconds: facts.seconds,

@@ -11,7 +11,13 @@ export {
   type Significance,
   type TypeCounts,
 } from './counts.js';
-export { chexpromptJson, chexpromptPerReport, formatChexpromptTable, type RunFacts } from './format.js';
+export {
+  chexpromptJson,
+  chexpromptPerReport,
+  failureCounts,
+  formatChexpromptTable,
+  type RunFacts,
+} from './format.js';
 export {
   CHEXPROMPT_VERSION,
   type ChexpromptOptions,
