@@ -109,6 +109,48 @@ const body = [
   END,
 ];
 
+// --- rows4(a, b, acc, inp, r): acc[q] = b[q][0..r] @ A for four consecutive rows q of B ---
+// Four rows share every load of A (A is read from cache once per four rows instead of once per row).
+const [R4_K, R4_J, R4_BK, R4_P0, R4_P1, R4_STRIDE, R4_Q, R4_ROWB] = [5, 6, 7, 8, 9, 10, 11, 12];
+const R4_BQ = [13, 14, 15, 16, 17, 18, 19, 20]; // b[q][k], b[q][k+1] splatted, for q = 0..3
+const [R4_A0, R4_A1] = [21, 22];
+const ROWS = 4;
+
+/** acc[q][j..j+4] += b[q][k] * A[k][j..] then += b[q][k+1] * A[k+1][j..], for each of the four rows. */
+// biome-ignore format: one step per line
+const accumulate4 = [
+  ...get(R4_P0), ...get(R4_J), I32_ADD, ...V128_LOAD, 2, 0, ...set(R4_A0),
+  ...get(R4_P1), ...get(R4_J), I32_ADD, ...V128_LOAD, 2, 0, ...set(R4_A1),
+  ...[0, 1, 2, 3].flatMap((q) => [
+    ...get(ACC), ...get(R4_J), I32_ADD, ...get(R4_STRIDE), ...i32(q), I32_MUL, I32_ADD, ...set(R4_Q),
+    ...get(R4_Q),
+    ...get(R4_Q), ...V128_LOAD, 4, 0,
+    ...get(R4_A0), ...get(R4_BQ[2 * q]!), ...F32X4_MUL, ...F32X4_ADD,
+    ...get(R4_A1), ...get(R4_BQ[2 * q + 1]!), ...F32X4_MUL, ...F32X4_ADD,
+    ...V128_STORE, 4, 0,
+  ]),
+];
+
+// biome-ignore format: one step per line
+const rows4Body = [
+  ...get(INP), ...i32(2), I32_SHL, ...set(R4_STRIDE), // row length in bytes
+  ...get(R), ...i32(2), I32_SHL, ...set(R4_ROWB), // row of B in bytes
+  ...forLoop(R4_J, [...get(R4_STRIDE), ...i32(2), I32_SHL], 16, [
+    ...get(ACC), ...get(R4_J), I32_ADD, ...V128_CONST, ...new Array(16).fill(0), ...V128_STORE, 4, 0,
+  ]),
+  ...forLoop(R4_K, get(R), 2, [
+    ...get(B), ...get(R4_K), ...i32(2), I32_SHL, I32_ADD, ...set(R4_BK),
+    ...R4_BQ.flatMap((v, n) => [
+      ...get(R4_BK), ...get(R4_ROWB), ...i32(n >> 1), I32_MUL, I32_ADD,
+      F32_LOAD, 2, ...leb(4 * (n & 1)), ...F32X4_SPLAT, ...set(v),
+    ]),
+    ...get(A), ...get(R4_K), ...get(R4_STRIDE), I32_MUL, I32_ADD, ...set(R4_P0),
+    ...addTo(R4_P1, R4_P0, get(R4_STRIDE)),
+    ...forLoop(R4_J, get(R4_STRIDE), 16, accumulate4),
+  ]),
+  END,
+];
+
 // --- epilogue(acc, w, out, inp, scale): out[j] = fp16(float32(w[j]) + acc[j] * scale) ---
 const [E_ACC, E_W, E_OUT, E_INP, E_SCALE] = [0, 1, 2, 3, 4];
 const [E_J, E_END] = [5, 6]; // byte offset into w / out (2 per element), and its end
@@ -178,15 +220,16 @@ const withLocals = (decls: number[], code: number[]) => {
 };
 const rowFunc = withLocals([2, 9, I32, 4, V128], body);
 const epilogueFunc = withLocals([2, 2, I32, 3, V128], epilogueBody);
+const rows4Func = withLocals([2, 8, I32, 10, V128], rows4Body);
 
 // biome-ignore format: one section per line
 const MODULE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
   ...section(1, [2, 0x60, 5, I32, I32, I32, I32, I32, 0, 0x60, 5, I32, I32, I32, I32, F32, 0]), // types
-  ...section(3, [2, 0, 1]), // row: type 0, epilogue: type 1
+  ...section(3, [3, 0, 1, 0]), // row: type 0, epilogue: type 1, rows4: type 0
   ...section(5, [1, 0x00, 1]), // one memory, 1 page to start
-  ...section(7, [3, ...name('row'), 0x00, 0, ...name('epilogue'), 0x00, 1, ...name('mem'), 0x02, 0]),
-  ...section(10, [2, ...rowFunc, ...epilogueFunc]),
+  ...section(7, [4, ...name('row'), 0x00, 0, ...name('epilogue'), 0x00, 1, ...name('rows4'), 0x00, 2, ...name('mem'), 0x02, 0]),
+  ...section(10, [3, ...rowFunc, ...epilogueFunc, ...rows4Func]),
 ]);
 
 const PAGE = 65536;
@@ -195,8 +238,8 @@ export interface RowKernel {
   /** Copy A [r, inp] and B [out, r] in; then `row(i)` returns row i of B @ A (a view, valid until the next call). */
   load(a: Float32Array, b: Float32Array, inp: number, r: number): void;
   row(i: number): Float32Array;
-  /** Row i merged: dst[dstOffset ..] = fp16(float32(wRow) + row(i) * scaling) as fp16 bits (inp % 8 === 0). */
-  mergeRow(i: number, wRow: Uint16Array, scaling: number, dst: Uint16Array, dstOffset: number): void;
+  /** All rows merged: dst = fp16(float32(W) + (B @ A) * scaling) as fp16 bits (inp % 8 === 0, W finite). */
+  merge(wBits: Uint16Array, out: number, scaling: number, dst: Uint16Array): void;
 }
 
 /** Byte alignment of the buffers inside the module's memory. */
@@ -217,12 +260,14 @@ export function simdRowKernel(): RowKernel | null {
   if (!compiled) return null;
   const instance = new WebAssembly.Instance(compiled);
   const memory = instance.exports.mem as WebAssembly.Memory;
-  const rowFn = instance.exports.row as (a: number, b: number, acc: number, inp: number, r: number) => void;
+  type Rows = (a: number, b: number, acc: number, inp: number, r: number) => void;
+  const rowFn = instance.exports.row as Rows;
+  const rows4Fn = instance.exports.rows4 as Rows;
   const epilogueFn = instance.exports.epilogue as (
     acc: number,
     w: number,
-    out: number,
-    inp: number,
+    o: number,
+    n: number,
     s: number,
   ) => void;
   let inp = 0;
@@ -231,15 +276,23 @@ export function simdRowKernel(): RowKernel | null {
   let accBase = 0;
   let wBase = 0;
   let outBase = 0;
+  /** Rows i .. i + n of B @ A (n = 1 or 4) merged with W into dst. */
+  const mergeRows = (i: number, n: number, wBits: Uint16Array, scaling: number, dst: Uint16Array) => {
+    (n === ROWS ? rows4Fn : rowFn)(0, bBase + i * r * 4, accBase, inp, r);
+    new Uint16Array(memory.buffer, wBase, n * inp).set(wBits.subarray(i * inp, (i + n) * inp));
+    for (let q = 0; q < n; q++)
+      epilogueFn(accBase + q * inp * 4, wBase + q * inp * 2, outBase + q * inp * 2, inp, scaling);
+    dst.set(new Uint16Array(memory.buffer, outBase, n * inp), i * inp);
+  };
   return {
     load(a, b, rowLength, rank) {
       inp = rowLength;
       r = rank;
       bBase = align(a.byteLength);
       accBase = align(bBase + b.byteLength);
-      wBase = align(accBase + inp * 4);
-      outBase = align(wBase + inp * 2);
-      const need = outBase + inp * 2;
+      wBase = align(accBase + ROWS * inp * 4);
+      outBase = align(wBase + ROWS * inp * 2);
+      const need = outBase + ROWS * inp * 2;
       if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
       new Float32Array(memory.buffer, 0, a.length).set(a);
       new Float32Array(memory.buffer, bBase, b.length).set(b);
@@ -248,11 +301,10 @@ export function simdRowKernel(): RowKernel | null {
       rowFn(0, bBase + i * r * 4, accBase, inp, r);
       return new Float32Array(memory.buffer, accBase, inp);
     },
-    mergeRow(i, wRow, scaling, dst, dstOffset) {
-      rowFn(0, bBase + i * r * 4, accBase, inp, r);
-      new Uint16Array(memory.buffer, wBase, inp).set(wRow);
-      epilogueFn(accBase, wBase, outBase, inp, scaling);
-      dst.set(new Uint16Array(memory.buffer, outBase, inp), dstOffset);
+    merge(wBits, out, scaling, dst) {
+      let i = 0;
+      for (; i + ROWS <= out; i += ROWS) mergeRows(i, ROWS, wBits, scaling, dst);
+      for (; i < out; i++) mergeRows(i, 1, wBits, scaling, dst);
     },
   };
 }

@@ -210,8 +210,7 @@ export function mergeFp16Bits(
     r % SIMD_WIDTH === 0 && inp % SIMD_ROW_MULTIPLE === 0 && allFinite(wBits) ? simdRowKernel() : null;
   if (simd) {
     simd.load(a, b, inp, r);
-    for (let i = 0; i < out; i++)
-      simd.mergeRow(i, wBits.subarray(i * inp, (i + 1) * inp), scaling, result, i * inp);
+    simd.merge(wBits, out, scaling, result);
     return result;
   }
   const half = fp16ToFloat32Table();

@@ -53,6 +53,7 @@ describe('LoRA merge kernels', () => {
   it.each([
     [16, 344, 8], // SIMD path (multiples of 4)
     [12, 64, 64],
+    [7, 16, 4], // one block of four rows, then three single rows
     [7, 30, 6], // scalar fallback (not multiples of 4)
   ])('fp16 merge of [%i, %i] with r %i equals the reference formula bit for bit', (out, inp, r) => {
     const w = bf16Values(out * inp, 1, 4);
@@ -96,7 +97,7 @@ describe('LoRA merge kernels', () => {
     kernel.load(a, b, inp, r);
     for (const scaling of [2, 2 ** -20, 2 ** 14, 0]) {
       const got = new Uint16Array(inp);
-      kernel.mergeRow(0, w, scaling, got, 0);
+      kernel.merge(w, 1, scaling, got);
       const acc = kernel.row(0);
       const wrong: number[] = [];
       for (let j = 0; j < inp; j++) {
