@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type LoadOptions, loadImage, preprocessImage } from '../../src/image/index.js';
 import { DATA } from '../helpers.js';
-import { encodeFrame, type ImageSpec, type Item, makeDicom, SYNTAX, testPattern } from './make-dicom.js';
+import {
+  encodeFrame,
+  type ImageSpec,
+  type Item,
+  jpeg8to12,
+  makeDicom,
+  SYNTAX,
+  testPattern,
+} from './make-dicom.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cxr-dicom-'));
 let count = 0;
@@ -190,48 +198,13 @@ describe('SIIM MONOCHROME2 / MONOCHROME1 pair (identical pixel data)', () => {
   });
 });
 
-/**
- * A 12-bit lossy JPEG (process 4) from an 8-bit one: same entropy-coded data, SOF1 with precision 12, and
- * quantisation tables multiplied by 16 (stored as 16-bit entries). The IDCT output is then 16x larger and the
- * level shift 2048 instead of 128, so the 12-bit samples are 16x the 8-bit ones (up to IDCT rounding).
- * dcmjs-codecs has no 12-bit lossy encoder; this is how the 12-bit decode path gets a known answer.
- */
-function to12bit(jpeg8: Uint8Array): Uint8Array {
-  const out: number[] = [0xff, 0xd8];
-  let i = 2;
-  while (i < jpeg8.length) {
-    const marker = jpeg8[i + 1]!;
-    const len = (jpeg8[i + 2]! << 8) | jpeg8[i + 3]!;
-    const body = jpeg8.subarray(i + 4, i + 2 + len);
-    if (marker === 0xdb) {
-      const tables: number[] = [];
-      for (let t = 0; t < body.length; t += 65) {
-        if (body[t]! >> 4 !== 0) throw new Error('expected 8-bit quantisation tables');
-        tables.push(0x10 | (body[t]! & 0x0f));
-        for (let q = 1; q <= 64; q++) tables.push((body[t + q]! * 16) >> 8, (body[t + q]! * 16) & 0xff);
-      }
-      out.push(0xff, 0xdb, (tables.length + 2) >> 8, (tables.length + 2) & 0xff, ...tables);
-    } else if (marker === 0xc0) {
-      out.push(0xff, 0xc1, jpeg8[i + 2]!, jpeg8[i + 3]!, 12, ...body.subarray(1));
-    } else {
-      out.push(...jpeg8.subarray(i, i + 2 + len));
-    }
-    if (marker === 0xda) {
-      out.push(...jpeg8.subarray(i + 2 + len)); // the scan and EOI
-      break;
-    }
-    i += 2 + len;
-  }
-  return Uint8Array.from(out);
-}
-
 describe('JPEG extended, 12-bit lossy (process 4)', () => {
   it('decodes to 16x the 8-bit image, within IDCT rounding', async () => {
     const eight = Uint8Array.from(expected);
     const spec8: ImageSpec = { ...BASE, values: eight, bitsAllocated: 8, bitsStored: 8 };
     const frame8 = await encodeFrame(spec8, SYNTAX.jpegBaseline);
     const ref = await load({ ...spec8, frame: frame8 }, SYNTAX.jpegBaseline, { voi: 'bits' });
-    const frame12 = to12bit(frame8);
+    const frame12 = jpeg8to12(frame8);
     const img = await load({ ...BASE, frame: frame12 }, SYNTAX.jpegExtended, { voi: 'bits' });
     expect(img.metadata.bitDepth).toBe(12);
     // voi 'bits' maps 12-bit v to round(v * 255 / 4095); 16 * v8 maps back to within a level of v8.

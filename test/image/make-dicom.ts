@@ -278,3 +278,40 @@ export function testPattern(width: number, height: number, bits = 12): Uint16Arr
   }
   return v;
 }
+
+/**
+ * A 12-bit lossy JPEG (process 4) from an 8-bit one: same entropy-coded data, SOF1 with precision 12, and
+ * quantisation tables multiplied by 16 (stored as 16-bit entries). The IDCT output is then 16x larger and the
+ * level shift 2048 instead of 128, so the 12-bit samples are 16x the 8-bit ones (up to IDCT rounding).
+ * dcmjs-codecs has no 12-bit lossy encoder; this is how the 12-bit decode path gets a known answer.
+ */
+export function jpeg8to12(jpeg8: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [Uint8Array.from([0xff, 0xd8])];
+  let i = 2;
+  while (i < jpeg8.length) {
+    const marker = jpeg8[i + 1]!;
+    const len = (jpeg8[i + 2]! << 8) | jpeg8[i + 3]!;
+    const body = jpeg8.subarray(i + 4, i + 2 + len);
+    if (marker === 0xdb) {
+      const tables: number[] = [];
+      for (let t = 0; t < body.length; t += 65) {
+        if (body[t]! >> 4 !== 0) throw new Error('expected 8-bit quantisation tables');
+        tables.push(0x10 | (body[t]! & 0x0f));
+        for (let q = 1; q <= 64; q++) tables.push((body[t + q]! * 16) >> 8, (body[t + q]! * 16) & 0xff);
+      }
+      parts.push(
+        Uint8Array.from([0xff, 0xdb, (tables.length + 2) >> 8, (tables.length + 2) & 0xff, ...tables]),
+      );
+    } else if (marker === 0xc0) {
+      parts.push(Uint8Array.from([0xff, 0xc1, jpeg8[i + 2]!, jpeg8[i + 3]!, 12]), body.subarray(1));
+    } else {
+      parts.push(jpeg8.subarray(i, i + 2 + len));
+    }
+    if (marker === 0xda) {
+      parts.push(jpeg8.subarray(i + 2 + len)); // the scan and EOI
+      break;
+    }
+    i += 2 + len;
+  }
+  return concat(parts);
+}
