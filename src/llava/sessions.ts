@@ -8,7 +8,7 @@
  * and one for values [heads, capacity, headDim], owned here and handed to the decoder as inputs (wrapped, not copied). Each run returns only the new rows, which are written
  * into the buffers at the current length; capacity grows in chunks, so a decode step moves no cache data.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,6 +153,11 @@ export async function loadSessions(dir: string, opts: SessionOptions = {}): Prom
       expected: 'cxr-llava-graphs v1',
       found: `${spec.format} v${spec.version}`,
     });
+  }
+  for (const file of Object.values(spec.files ?? {})) {
+    const path = join(dir, file);
+    if (!existsSync(path))
+      throw inputError('llava.graphs_missing', 'a graph file named in the spec is missing', { file: path });
   }
   const open = (file: string, profile = false) =>
     ort.InferenceSession.create(join(dir, file), sessionOptions(opts, profile));

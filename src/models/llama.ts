@@ -119,6 +119,7 @@ export function decoderGraph(g: Graph, cfg: LlamaConfig, w: TensorSource, opts: 
   let pending: string | null = null; // the last sub-layer's output, added to x by the next fused norm
   for (let i = 0; i < cfg.numHiddenLayers; i++) {
     const n = LLAMA_WEIGHTS.layer(i);
+    checkLayerShapes(w, cfg, n);
     const s = root.child(`layers.${i}`);
     const norm = (sc: Scope, weightName: string): string => {
       const scale = floatTensor(sc, w, weightName);
@@ -148,6 +149,20 @@ export function decoderGraph(g: Graph, cfg: LlamaConfig, w: TensorSource, opts: 
     opts.dtype === 'int4' ? { ...linearOpts(opts), format: 'int8' as const } : linearOpts(opts);
   const logits = op.linear(root.child('lm_head'), hidden, matrix(w, LLAMA_WEIGHTS.lmHead), headOpts);
   g.output(op.reshape(last, logits, [1, cfg.vocabSize]), DECODER_IO.logits, 'float32', [1, cfg.vocabSize]);
+}
+
+/** Every tensor of a layer against the config, so a mismatch names the tensor instead of failing in the runtime. */
+function checkLayerShapes(
+  w: TensorSource,
+  cfg: LlamaConfig,
+  n: ReturnType<typeof LLAMA_WEIGHTS.layer>,
+): void {
+  const H = cfg.hiddenSize;
+  const F = cfg.intermediateSize;
+  for (const name of [n.q, n.k, n.v, n.o]) expectShape(w, name, [H, H]);
+  for (const name of [n.gate, n.up]) expectShape(w, name, [F, H]);
+  expectShape(w, n.down, [H, F]);
+  for (const name of [n.inputNorm, n.postNorm]) expectShape(w, name, [H]);
 }
 
 interface LayerContext {

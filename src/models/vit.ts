@@ -10,7 +10,7 @@
 import { type Graph, Scope } from '../onnx/graph.js';
 import * as op from '../onnx/ops.js';
 import type { TensorSource, VisionConfig } from '../weights/types.js';
-import { floatTensor, matrix, type VisionDtype } from './weights.js';
+import { expectShape, floatTensor, matrix, type VisionDtype } from './weights.js';
 
 export const VIT_WEIGHTS = {
   patchWeight: 'patch_embed.proj.weight', // [D, 3, p, p]
@@ -54,6 +54,8 @@ export function vitGraph(
   const D = cfg.width;
   const P = vitPatches(cfg);
   const t = (name: string) => floatTensor(s, w, name);
+  expectShape(w, VIT_WEIGHTS.patchWeight, [D, 3, cfg.patchSize, cfg.patchSize]);
+  expectShape(w, VIT_WEIGHTS.posEmbed, [1, 1 + P, D]); // no interpolation: the image size is the trained one
 
   // Patch embedding: Conv p x p stride p -> [1, D, S/p, S/p] -> [1, P, D]
   const emb = s.child('patch_embed');
@@ -79,6 +81,11 @@ function vitBlock(
   dtype: VisionDtype,
 ): string {
   const n = VIT_WEIGHTS.block(i);
+  const D = cfg.width;
+  expectShape(w, n.qkvWeight, [3 * D, D]);
+  expectShape(w, n.projWeight, [D, D]);
+  expectShape(w, n.fc1Weight, [cfg.mlpDim, D]);
+  expectShape(w, n.fc2Weight, [D, cfg.mlpDim]);
   const t = (name: string) => floatTensor(s, w, name);
   const lin = (sc: Scope, h: string, weight: string, bias: string) =>
     op.linear(sc, h, matrix(w, weight), { format: dtype, bias: t(bias) });

@@ -134,9 +134,15 @@ describe('bundle graphs', () => {
     await loaded.lm.dispose();
   });
 
-  it('a folder without graphs.json is a clear input error', async () => {
+  it('a folder without graphs.json, or missing a graph, is a clear input error', async () => {
     const e = await loadSessions(join(dir, 'nowhere')).catch((x: unknown) => x);
     expect(isCxrError(e) && e.code).toBe('llava.graphs_missing');
+    const partial = join(dir, 'partial');
+    await saveGraphs(weights, partial, {});
+    rmSync(join(partial, 'embed.onnx'));
+    const f = await loadSessions(partial).catch((x: unknown) => x);
+    expect(isCxrError(f) && f.code).toBe('llava.graphs_missing');
+    expect(isCxrError(f) && f.file).toBe(join(partial, 'embed.onnx'));
   });
 });
 

@@ -1,9 +1,10 @@
 /** Model graphs on the tiny-a oracle: the ViT features alone, RoPE tables, and what the graphs contain. */
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCxrError } from '../../src/errors.js';
 import { decoderGraph, ropeTables, vitGraph } from '../../src/models/index.js';
 import { Graph } from '../../src/onnx/index.js';
-import type { LlavaRadWeights } from '../../src/weights/index.js';
+import type { LlavaRadWeights, TensorSource } from '../../src/weights/index.js';
 import { floats, imageStem, manifest, maxAbsDiff, openTinyA } from './tiny-a.js';
 
 let weights: LlavaRadWeights;
@@ -67,5 +68,45 @@ describe('LLaMA decoder (tiny-a)', () => {
     expect(names).toContain('/model/layers.0/attn/qkv_proj/MatMulNBits');
     expect(names).toContain('/model/layers.1/mlp/down_proj/MatMulNBits');
     expect(names).toContain('/model/lm_head/MatMulNBits');
+  });
+});
+
+/** `source` with one tensor reporting another shape. */
+function misshapen(source: TensorSource, name: string, shape: number[]): TensorSource {
+  return {
+    origin: source.origin,
+    list: () => source.list(),
+    has: (n) => source.has(n),
+    info: (n) => (n === name ? { ...source.info(n), shape } : source.info(n)),
+    readFloat32: (n) => source.readFloat32(n),
+    readBytes: (n) => source.readBytes(n),
+    close: () => source.close(),
+  };
+}
+
+describe('weights that do not fit the config', () => {
+  it.each([
+    ['decoder', 'model.layers.1.mlp.down_proj.weight'],
+    ['vision', 'blocks.0.attn.qkv.weight'],
+    ['vision', 'pos_embed'],
+  ])('%s: %s is named in a weights.shape error', (part, name) => {
+    const g = new Graph('g');
+    const build = () => {
+      if (part === 'decoder') {
+        decoderGraph(g, weights.config.llama, misshapen(weights.language, name, [3, 5]), { dtype: 'fp32' });
+      } else {
+        const px = g.input('pixel_values', 'float32', [1, 3, 56, 56]);
+        vitGraph(g, px, weights.config.vision, misshapen(weights.vision, name, [3, 5]), 'fp32');
+      }
+    };
+    const e = (() => {
+      try {
+        build();
+      } catch (x) {
+        return x;
+      }
+    })();
+    expect(isCxrError(e) && e.code).toBe('weights.shape');
+    expect(isCxrError(e) && e.field).toBe(name);
   });
 });
