@@ -24,7 +24,7 @@ let generated: number[];
 
 beforeAll(async () => {
   weights = await openTinyA();
-  fp32 = await createSessions(weights, { threads: 1, profileFilePrefix: join(dir, 'profile') });
+  fp32 = await createSessions(weights, { threads: 1, profileFilePrefix: join(dir, 'profile-fp32') });
   prompt = ids(CASE.input_ids_file);
   rows = await fp32.vision.encode(floats(CASE.pixel_values_file));
   generated = ids(CASE.generated_ids_file);
@@ -53,13 +53,7 @@ describe('KV cache', () => {
       lm.release(fresh.state);
     }
 
-    lm.endProfiling();
-    const profile = readdirSync(dir).find((f) => f.startsWith('profile') && f.endsWith('.json'));
-    const events = JSON.parse(readFileSync(join(dir, profile!), 'utf8')) as {
-      cat: string;
-      args?: { op_name?: string };
-    }[];
-    const ran = new Set(events.filter((e) => e.cat === 'Node').map((e) => e.args?.op_name));
+    const ran = kernelsRun(lm, 'profile-fp32');
     for (const kernel of [
       'RotaryEmbedding',
       'SkipSimplifiedLayerNormalization',
@@ -146,6 +140,17 @@ describe('bundle graphs', () => {
   });
 });
 
+/** The op types ONNX Runtime profiled in the decoder session opened with `profileFilePrefix: <dir>/<prefix>`. */
+function kernelsRun(lm: LlavaSessions['lm'], prefix: string): Set<string | undefined> {
+  lm.endProfiling();
+  const profile = readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith('.json'));
+  const events = JSON.parse(readFileSync(join(dir, profile!), 'utf8')) as {
+    cat: string;
+    args?: { op_name?: string };
+  }[];
+  return new Set(events.filter((e) => e.cat === 'Node').map((e) => e.args?.op_name));
+}
+
 /** Teacher-forced top-1 agreement with the golden ids and cosine with fp32 logits over every case and step. */
 async function agreement(s: LlavaSessions) {
   let agree = 0;
@@ -182,8 +187,10 @@ describe('reduced-precision decoders against fp32 (tiny random weights: small ma
       decoderDtype: dtype,
       visionDtype: dtype === 'fp16' ? 'fp16' : 'fp32',
       threads: 1,
+      profileFilePrefix: join(dir, `profile-${dtype}`),
     });
     const r = await agreement(s);
+    expect(kernelsRun(s.lm, `profile-${dtype}`).has('MatMulNBits')).toBe(dtype !== 'fp16');
     console.log(
       `${dtype}: top-1 ${r.agree}/${r.total} (${((100 * r.agree) / r.total).toFixed(1)}%), min cosine ${r.minCos.toFixed(6)}`,
     );
