@@ -45,8 +45,4 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'label reports with the 14 CheXpert observations (rule-based)',
     load: async () => (await import('./label.js')).labelCommand,
   },
-  pull: {
-    summary: 'download released weights from the Hugging Face hub',
-    load: async () => (await import('./pull.js')).pullCommand,
-  },
 };
