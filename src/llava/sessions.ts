@@ -5,8 +5,9 @@
  * weights in memory (`createSessions`) or written to a folder and loaded back (`saveGraphs` / `loadSessions`).
  *
  * The KV cache: one float32 buffer per layer for keys [heads, headDim, capacity] (transposed, see models/llama.ts)
- * and one for values [heads, capacity, headDim], owned here and handed to the decoder as inputs (wrapped, not copied). Each run returns only the new rows, which are written
- * into the buffers at the current length; capacity grows in chunks, so a decode step moves no cache data.
+ * and one for values [heads, capacity, headDim], owned here and handed to the decoder as inputs (wrapped, not
+ * copied). Each run returns only the new entries, which are written into the buffers at the current length;
+ * capacity grows in chunks, so a decode step moves no cache data.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -51,6 +52,8 @@ export interface GraphSpec {
   version: 1;
   visionDtype: VisionDtype;
   decoderDtype: DecoderDtype;
+  /** MatMulNBits compute precision the int8/int4 decoder was built with. */
+  accuracyLevel: AccuracyLevel;
   imageSize: number;
   imageTokens: number;
   hidden: number;
@@ -80,6 +83,7 @@ export function buildGraphs(weights: LlavaRadWeights, opts: GraphOptions = {}): 
   const { vision: vc, projector: pc, llama: lc } = weights.config;
   const visionDtype = opts.visionDtype ?? 'fp32';
   const decoderDtype = opts.decoderDtype ?? 'fp32';
+  const accuracyLevel = opts.accuracyLevel ?? DEFAULT_ACCURACY_LEVEL;
 
   const vision = new Graph(GRAPH_NAMES.vision);
   const pixels = vision.input('pixel_values', 'float32', [1, 3, vc.imageSize, vc.imageSize]);
@@ -91,16 +95,14 @@ export function buildGraphs(weights: LlavaRadWeights, opts: GraphOptions = {}): 
   const embed = new Graph(GRAPH_NAMES.embed);
   embeddingGraph(embed, lc, weights.language, decoderDtype);
   const decoder = new Graph(GRAPH_NAMES.decoder);
-  decoderGraph(decoder, lc, weights.language, {
-    dtype: decoderDtype,
-    accuracyLevel: opts.accuracyLevel ?? DEFAULT_ACCURACY_LEVEL,
-  });
+  decoderGraph(decoder, lc, weights.language, { dtype: decoderDtype, accuracyLevel });
 
   const spec: GraphSpec = {
     format: 'cxr-llava-graphs',
     version: 1,
     visionDtype,
     decoderDtype,
+    accuracyLevel,
     imageSize: vc.imageSize,
     imageTokens: tokens,
     hidden: lc.hiddenSize,
