@@ -17,17 +17,22 @@ const LORA_ALPHA = 128;
 const FP16_MATRIX_BYTES = HIDDEN * HIDDEN * 2;
 const GB = 1e9;
 
-/** Distinct random bytes for every tensor (identical tensors would flatter caches). */
+/**
+ * Distinct random weights for every tensor (identical tensors would flatter caches): random signs and
+ * mantissas with the exponent fixed in the normal range, as trained weights are (random bit patterns
+ * would be 1/8 subnormals, which real weights almost never are and which CPUs compute slowly).
+ */
 function randomTensor(name: string, dtype: 'F16' | 'BF16', shape: number[]): TensorToWrite {
   const bytes = shape.reduce((a, b) => a * b, 1) * 2;
+  // high byte of each little-endian 16-bit value: keep the sign (and fp16's top mantissa bits), fix the exponent
+  const [keep, exponent] = dtype === 'F16' ? [0x83, 0x24] : [0x80, 0x3c];
   return {
     name,
     dtype,
     shape,
     data: () => {
       const b = randomFillSync(new Uint8Array(bytes));
-      // keep every 16-bit value finite and small: clear the top exponent bits
-      for (let i = 1; i < b.length; i += 2) b[i] = b[i]! & 0xbb;
+      for (let i = 1; i < b.length; i += 2) b[i] = (b[i]! & keep) | exponent;
       return b;
     },
   };

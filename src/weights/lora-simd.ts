@@ -33,6 +33,7 @@ const V128_STORE = [SIMD, 0x0b];
 const V128_CONST = [SIMD, 0x0c];
 const V128_LOAD16X4_U = [SIMD, 0x04];
 const F32X4_SPLAT = [SIMD, 0x13];
+const I32X4_NE = [SIMD, 0x38];
 const I32X4_LT_S = [SIMD, 0x39];
 const I32X4_GT_S = [SIMD, 0x3b];
 const I32X4_GE_S = [SIMD, 0x3f];
@@ -45,6 +46,7 @@ const I32X4_SHR_U = [SIMD, 0xad, 0x01];
 const I32X4_ADD = [SIMD, 0xae, 0x01];
 const I32X4_SUB = [SIMD, 0xb1, 0x01];
 const F32X4_ADD = [SIMD, 0xe4, 0x01];
+const F32X4_SUB = [SIMD, 0xe5, 0x01];
 const F32X4_MUL = [SIMD, 0xe6, 0x01];
 
 // locals: parameters, then scratch
@@ -165,7 +167,7 @@ function lanes(v: number): number[] {
   return [...V128_CONST, ...b];
 }
 
-const F32_TWO_POW_112 = 0x77800000; // scales fp16 magnitude bits placed in a float32 to their value
+const F16_TO_F32_REBIAS = 0x38000000; // (127 - 15) << 23: exponent bias difference
 const F32_HALF = 0x3f000000; // adding 0.5 rounds |x| < 2^-14 to a multiple of 2^-24 (fp16 subnormals)
 const F32_FP16_MIN_NORMAL = 0x38800000; // 2^-14
 const F32_FP16_OVERFLOW = 0x47800000; // 2^16: rounds to infinity in fp16
@@ -176,9 +178,13 @@ const REBIAS_AND_HALF_ULP = (0xfff - 0x38000000) >>> 0; // exponent 127 -> 15, p
 function fourLanes(wOff: number, accOff: number): number[] {
   // biome-ignore format: one step per line
   return [
-    // float32(W): magnitude bits << 13 times 2^112 (exact for normals and subnormals), then the sign
+    // float32(W): magnitude bits << 13, rebiased (normal W) or 2^-14 (1 + m) - 2^-14 (subnormal W: a
+    // subtraction of normal floats, so no slow subnormal arithmetic), then the sign
     ...get(E_W), ...get(E_J), I32_ADD, ...V128_LOAD16X4_U, NO_ALIGN, ...leb(wOff), ...set(E_X),
-    ...get(E_X), ...lanes(0x7fff), ...V128_AND, ...i32(13), ...I32X4_SHL, ...lanes(F32_TWO_POW_112), ...F32X4_MUL,
+    ...get(E_X), ...lanes(0x7fff), ...V128_AND, ...i32(13), ...I32X4_SHL, ...set(E_A),
+    ...get(E_A), ...lanes(F16_TO_F32_REBIAS), ...I32X4_ADD,
+    ...get(E_A), ...lanes(F32_FP16_MIN_NORMAL), ...I32X4_ADD, ...lanes(F32_FP16_MIN_NORMAL), ...F32X4_SUB,
+    ...get(E_X), ...lanes(0x7c00), ...V128_AND, ...lanes(0), ...I32X4_NE, ...V128_BITSELECT,
     ...get(E_X), ...lanes(0x8000), ...V128_AND, ...i32(16), ...I32X4_SHL, ...V128_OR,
     // + acc * scale, each step rounded to float32
     ...get(E_ACC), ...get(E_J), ...i32(1), I32_SHL, I32_ADD, ...V128_LOAD, NO_ALIGN, ...leb(accOff),
