@@ -40,7 +40,9 @@ export class RandomAccessFile {
         found: `file size ${this.size}`,
       });
     }
-    const out = new Uint8Array(new ArrayBuffer(length));
+    // every byte is overwritten by the read: skip zero-filling (its own ArrayBuffer, so offset 0, aligned)
+    const raw = Buffer.allocUnsafeSlow(length);
+    const out = new Uint8Array(raw.buffer, raw.byteOffset, length);
     let done = 0;
     while (done < length) {
       const want = Math.min(MAX_READ_CHUNK, length - done);
