@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   DTYPE_BYTES,
   detectFormat,
+  openModelDir,
   openSafetensors,
   openTensorFile,
   type TensorDtype,
@@ -219,5 +220,29 @@ describe('fp16 / bf16 conversion', () => {
     expect(Array.from(f.slice(0, 3))).toEqual([1, -1, Number.POSITIVE_INFINITY]);
     expect(f[3]).toBe(2 ** -133); // bf16 subnormal
     expect(f[4]).toBe(3.140625);
+  });
+});
+
+describe('model folders', () => {
+  it('a safetensors shard set through model.safetensors.index.json, preferred over pytorch files', async () => {
+    const folder = join(dir, 'hf-model');
+    mkdirSync(folder);
+    await writeSafetensors(join(folder, 'model-00001-of-00002.safetensors'), [
+      { name: 'a', dtype: 'F16', shape: [2, 4], data: encode('F16', VALUES) },
+    ]);
+    await writeSafetensors(join(folder, 'model-00002-of-00002.safetensors'), [
+      { name: 'b', dtype: 'BF16', shape: [8], data: encode('BF16', VALUES) },
+    ]);
+    const weightMap = { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' };
+    writeFileSync(join(folder, 'model.safetensors.index.json'), JSON.stringify({ weight_map: weightMap }));
+    writeFileSync(join(folder, 'pytorch_model.bin'), 'not read');
+    const s = await openModelDir(folder);
+    try {
+      expect(s.origin).toBe(join(folder, 'model.safetensors.index.json'));
+      expect(Array.from(await s.readFloat32('a'))).toEqual(VALUES);
+      expect(Array.from(await s.readFloat32('b'))).toEqual(VALUES);
+    } finally {
+      await s.close();
+    }
   });
 });
