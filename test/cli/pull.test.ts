@@ -33,6 +33,8 @@ class FakeHub {
   seen: Seen[] = [];
   interruptOnce = new Set<string>();
   corrupt = new Set<string>();
+  /** Repositories that answer 401 without the right token. */
+  gated = new Map<string, string>();
 
   get url(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -48,7 +50,10 @@ class FakeHub {
     this.seen.push({ url, range: req.headers.range, auth: req.headers.authorization });
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^?]+)/.exec(url);
     const file = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url);
-    if (api) this.listing(res, api[1]!);
+    const repo = api?.[1] ?? file?.[1] ?? '';
+    if (this.gated.has(repo) && req.headers.authorization !== `Bearer ${this.gated.get(repo)}`)
+      res.writeHead(401).end();
+    else if (api) this.listing(res, api[1]!);
     else if (file && REPOS[file[1]!]) this.serve(req, res, file[1]!, file[3]!);
     else res.writeHead(404).end();
   }
@@ -113,6 +118,7 @@ beforeEach(() => {
   hub.seen = [];
   hub.interruptOnce.clear();
   hub.corrupt.clear();
+  hub.gated.clear();
   return () => rmSync(dir, { recursive: true, force: true });
 });
 
@@ -237,5 +243,14 @@ describe('cxr pull', () => {
     expect(code, stderr).toBe(0);
     expect(stderr).toMatch(/\rchexbert\.pth \[#{30}\] 100% 8\.3 MB\/8\.3 MB\n/);
     expect(existsSync(join(dir, 'models/chexbert/chexbert.pth'))).toBe(true);
+  });
+
+  it('a gated repository without the right HF_TOKEN says how to get access', async () => {
+    hub.gated.set('StanfordAIMI/RRG_scorers', 'hf_right');
+    const r = await pull('chexbert', '--accept-licence');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("access denied; accept the model's terms on the hub and set HF_TOKEN");
+    const ok = await cli(['pull', 'chexbert', '--dir', dir, '--endpoint', hub.url], { HF_TOKEN: 'hf_right' });
+    expect(ok.code, ok.stderr).toBe(0);
   });
 });
