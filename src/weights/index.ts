@@ -48,3 +48,14 @@ export { EntrySource, prefixView, type TensorEntry } from './source.js';
 export { openTorchZip, TorchCheckpoint, type TorchLoadOptions, TorchTensor } from './torch.js';
 export { openTorchLegacy } from './torch-legacy.js';
 export * from './types.js';
+export {
+  type BytesSource,
+  contiguous,
+  type StorageToWrite,
+  type TensorToWrite,
+  type TorchZipOptions,
+  type ViewToWrite,
+  writeSafetensors,
+  writeTorchLegacy,
+  writeTorchZip,
+} from './write.js';
