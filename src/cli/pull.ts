@@ -98,7 +98,7 @@ export const pullCommand: Command = {
     },
   },
   details: `Targets:\n${Object.values(PULL_TARGETS)
-    .map((t) => `  ${t.name.padEnd(10)}${t.description}`)
+    .map((t) => `  ${t.name.padEnd(12)}${t.description}`)
     .join(
       '\n',
     )}\n\nHF_TOKEN is sent when set (gated repositories). The first pull of a folder records the commit\nit got in DIR/<folder>/.cxr-pull.json; later pulls fetch that commit unless --revision says otherwise.\nAn interrupted download resumes when the same command is run again.`,

@@ -63,7 +63,7 @@ export const PULL_TARGETS: Record<string, PullTarget> = {
   },
   chexbert: {
     name: 'chexbert',
-    description: 'CheXbert labeler checkpoint (StanfordAIMI/RRG_scorers, chexbert.pth): about 0.4 GB',
+    description: 'CheXbert labeler checkpoint (StanfordAIMI/RRG_scorers, chexbert.pth)',
     repos: [
       { repo: 'StanfordAIMI/RRG_scorers', revision: 'main', folder: 'chexbert', files: ['chexbert.pth'] },
     ],
