@@ -1,3 +1,4 @@
+export * from './chexbert.js';
 export { CHEXPERT_OBSERVATIONS, type Labels14, labelReport, labelReports } from './chexpert/index.js';
 export {
   averagePrf,
@@ -17,4 +18,3 @@ export {
   type PrfRow,
   perLabelReport,
 } from './f1.js';
-export * from './chexbert.js';
