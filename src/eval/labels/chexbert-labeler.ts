@@ -16,7 +16,7 @@ import {
   CHEXBERT_IO,
   NO_FINDING_CLASSES,
 } from '../../models/index.js';
-import { WordPieceTokenizer } from '../../tokenizer/index.js';
+import { CHEXBERT_MAX_IDS, WordPieceTokenizer } from '../../tokenizer/index.js';
 import { openTensorFile, prefixView, type TensorSource } from '../../weights/index.js';
 
 /** Where CheXbert's training script put the weights (beside the epoch and the optimizer state). */
@@ -90,6 +90,16 @@ export class ChexbertLabeler {
         expected: `at most ${config.vocabSize} pieces`,
         found: String(tokenizer.idToToken.length),
       });
+    if (config.maxPositionEmbeddings < CHEXBERT_MAX_IDS)
+      throw inputError(
+        'chexbert.short_positions',
+        'the model has fewer positions than CheXbert reports use',
+        {
+          field: 'max_position_embeddings',
+          expected: `at least ${CHEXBERT_MAX_IDS}`,
+          found: String(config.maxPositionEmbeddings),
+        },
+      );
     const model = await buildChexbertGraph(weights, config).toBytes();
     const session = await ort.InferenceSession.create(model, {
       graphOptimizationLevel: 'all',

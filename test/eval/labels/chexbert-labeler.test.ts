@@ -5,8 +5,12 @@ import { toBinary } from '../../../src/eval/labels/chexbert.js';
 import {
   ChexbertLabeler,
   type ChexbertResult,
+  labelerTensors,
   planBatches,
 } from '../../../src/eval/labels/chexbert-labeler.js';
+import { bertConfigFromJson } from '../../../src/models/index.js';
+import { WordPieceTokenizer } from '../../../src/tokenizer/index.js';
+import { openTensorFile } from '../../../src/weights/index.js';
 import { FIXTURES } from '../../helpers.js';
 
 const DIR = join(FIXTURES, 'oracle', 'chexbert-tiny');
@@ -114,6 +118,27 @@ describe('repeated texts and progress', () => {
       expect(progress.at(-1)).toEqual([2, 2]);
     } finally {
       await labeler.close();
+    }
+  });
+});
+
+describe('configs the labeler cannot run', () => {
+  it('refuses a model with fewer than 512 positions before building anything', async () => {
+    const file = await openTensorFile(join(DIR, 'chexbert.pth'));
+    try {
+      const config = bertConfigFromJson(
+        JSON.parse(readFileSync(join(DIR, 'config.json'), 'utf8')),
+        'config.json',
+      );
+      const tokenizer = WordPieceTokenizer.fromVocabFile(join(DIR, 'vocab.txt'));
+      await expect(
+        ChexbertLabeler.fromTensors(labelerTensors(file), tokenizer, {
+          ...config,
+          maxPositionEmbeddings: 256,
+        }),
+      ).rejects.toThrow(/max_position_embeddings.*at least 512/);
+    } finally {
+      await file.close();
     }
   });
 });
