@@ -122,8 +122,23 @@ function writeValue(sink: ByteSink, v: GgufValue): void {
   for (const item of v.values) writeScalar(sink, v.items, item);
 }
 
-/** Serialise a GGUF file. Tensor data is F32; every tensor starts on an aligned offset. */
-export function writeGguf(metadata: Record<string, GgufValue>, tensors: GgufTensor[]): Buffer {
+/** ggml tensor type codes this writer emits (F32 here; block-quantised data is produced by the caller). */
+export const GGML_TYPE = { F32: GGML_TYPE_F32, F16: 1, Q4_0: 2, Q8_0: 8 } as const;
+
+/** A tensor as the header describes it; its bytes are written by the caller (streamed for large models). */
+export interface GgufTensorInfo {
+  name: string;
+  /** ggml order: innermost dimension first. */
+  dims: number[];
+  type: number;
+  byteLength: number;
+}
+
+/**
+ * Everything before the tensor data: magic, counts, metadata, tensor infos (offsets packed with the alignment)
+ * and the padding up to the data section. The data then follows tensor by tensor, each padded to GGUF_ALIGNMENT.
+ */
+export function ggufHeader(metadata: Record<string, GgufValue>, tensors: GgufTensorInfo[]): Buffer {
   const sink = new ByteSink();
   sink.u32(GGUF_MAGIC);
   sink.u32(GGUF_VERSION);
@@ -135,25 +150,44 @@ export function writeGguf(metadata: Record<string, GgufValue>, tensors: GgufTens
   }
   let offset = 0;
   for (const t of tensors) {
+    sink.string(t.name);
+    sink.u32(t.dims.length);
+    for (const d of t.dims) sink.u64(d);
+    sink.u32(t.type);
+    sink.u64(offset);
+    offset += ggufPadded(t.byteLength);
+  }
+  sink.padTo(GGUF_ALIGNMENT);
+  return Buffer.concat(sink.chunks, sink.length);
+}
+
+/** Bytes a tensor takes in the data section (its data plus the padding to the alignment). */
+export function ggufPadded(byteLength: number): number {
+  return alignUp(byteLength, GGUF_ALIGNMENT);
+}
+
+/** Serialise a GGUF file. Tensor data is F32; every tensor starts on an aligned offset. */
+export function writeGguf(metadata: Record<string, GgufValue>, tensors: GgufTensor[]): Buffer {
+  for (const t of tensors) {
     const count = t.dims.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) {
       throw new Error(
         `gguf tensor ${t.name}: dims ${t.dims.join('x')} hold ${count} values, data has ${t.data.length}`,
       );
     }
-    sink.string(t.name);
-    sink.u32(t.dims.length);
-    for (const d of t.dims) sink.u64(d);
-    sink.u32(GGML_TYPE_F32);
-    sink.u64(offset);
-    offset += alignUp(t.data.byteLength, GGUF_ALIGNMENT);
   }
-  sink.padTo(GGUF_ALIGNMENT);
+  const infos = tensors.map((t) => ({
+    name: t.name,
+    dims: t.dims,
+    type: GGML_TYPE_F32,
+    byteLength: t.data.byteLength,
+  }));
+  const parts: Buffer[] = [ggufHeader(metadata, infos)];
   for (const t of tensors) {
-    sink.push(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    sink.padTo(GGUF_ALIGNMENT);
+    parts.push(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    parts.push(Buffer.alloc(ggufPadded(t.data.byteLength) - t.data.byteLength));
   }
-  return Buffer.concat(sink.chunks, sink.length);
+  return Buffer.concat(parts);
 }
 
 function alignUp(n: number, alignment: number): number {

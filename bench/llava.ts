@@ -1,0 +1,146 @@
+/**
+ * `npm run bench -- llava [--layers N] [--threads T] [--decode 64] [--reps 3] [--engines a,b] [--work DIR] [--json]`
+ *
+ * LLaVA-Rad at the real shapes with random weights (distinct per tensor), cxr against llama.cpp in the same run:
+ *   vision: ViT-B/14 at 518 px + projector, fp32 and fp16 (ms, median of --reps), and the same fp32 network in
+ *           Debian's python3-torch when /usr/bin/python3 has torch;
+ *   decoder: LLaMA-7B (32 layers, 4096, 11008, 32 heads, vocab 32000) as cxr int4 / int8 bundles (saveGraphs, loaded
+ *           with loadSessions as `cxr findings` does) and as Q4_0 / Q8_0 GGUF through node-llama-cpp: prefill of a
+ *           1,430-token prompt (1,369 spliced image rows + 61 text tokens; llama.cpp gets 1,430 token ids), decode of
+ *           --decode tokens at that context, peak RSS (VmHWM of the engine's own process), load time.
+ * --layers N builds N decoder layers and scales decoder time and memory by 32 / N (stated in the output).
+ * Models go to a temporary folder deleted afterwards; --work DIR keeps them there and reuses them on the next run.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Row, ratios, rows, table } from './llava/report.js';
+import { ENGINES, type Engine, loadAvg1, runEngines } from './llava/run.js';
+import { type BenchShape, REAL_SHAPE, TINY_SHAPE, withLayers } from './llava/shapes.js';
+
+export interface LlavaBenchResult {
+  shape: 'real' | 'tiny';
+  layers: number;
+  full_layers: number;
+  scaled: boolean;
+  threads: number;
+  prompt_tokens: number;
+  image_tokens: number;
+  decode_tokens: number;
+  load_avg: { start: number; end: number };
+  rows: Row[];
+  ratios: {
+    int4_vs_q4_0: ReturnType<typeof ratios>;
+    int8_vs_q8_0: ReturnType<typeof ratios>;
+    vision_fp32_vs_torch: number | null;
+  };
+}
+
+export interface LlavaBenchOptions {
+  tiny?: boolean;
+  layers?: number;
+  threads?: number;
+  decodeTokens?: number;
+  reps?: number;
+  engines?: readonly Engine[];
+  work?: string;
+  log?: (line: string) => void;
+}
+
+export async function runLlavaBench(o: LlavaBenchOptions = {}): Promise<LlavaBenchResult> {
+  const base: BenchShape = o.tiny ? TINY_SHAPE : REAL_SHAPE;
+  const fullLayers = base.config.llama.numHiddenLayers;
+  const layers = o.layers ?? fullLayers;
+  const shape = withLayers(base, layers);
+  const threads = o.threads ?? availableParallelism();
+  const work = o.work ?? mkdtempSync(join(tmpdir(), 'cxr-bench-llava-'));
+  const start = loadAvg1();
+  try {
+    const measured = await runEngines({
+      shape,
+      threads,
+      decodeTokens: o.decodeTokens ?? 64,
+      visionReps: o.reps ?? 3,
+      engines: o.engines ?? ENGINES,
+      work,
+      log: o.log ?? (() => {}),
+    });
+    const rs = rows(measured, { layers, fullLayers });
+    const v = shape.config.vision;
+    const imageTokens = (v.imageSize / v.patchSize) ** 2;
+    const vision = (e: Engine) => rs.find((r) => r.engine === e && !r.skipped)?.vision_ms ?? null;
+    const cxrVision = vision('vision-fp32');
+    const torchVision = vision('torch-fp32');
+    return {
+      shape: o.tiny ? 'tiny' : 'real',
+      layers,
+      full_layers: fullLayers,
+      scaled: layers !== fullLayers,
+      threads,
+      prompt_tokens: imageTokens + shape.textTokens,
+      image_tokens: imageTokens,
+      decode_tokens: o.decodeTokens ?? 64,
+      load_avg: { start, end: loadAvg1() },
+      rows: rs,
+      ratios: {
+        int4_vs_q4_0: ratios(rs, 'cxr-int4', 'llama-q4_0'),
+        int8_vs_q8_0: ratios(rs, 'cxr-int8', 'llama-q8_0'),
+        vision_fp32_vs_torch:
+          cxrVision && torchVision ? Math.round((cxrVision / torchVision) * 1000) / 1000 : null,
+      },
+    };
+  } finally {
+    if (!o.work) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function describe(r: LlavaBenchResult): string {
+  const lines = [
+    `LLaVA-Rad ${r.shape} shapes, ${r.threads} threads, prompt ${r.prompt_tokens} tokens (${r.image_tokens} image rows), ` +
+      `decode ${r.decode_tokens} tokens; load average ${r.load_avg.start} at start, ${r.load_avg.end} at end`,
+  ];
+  if (r.scaled)
+    lines.push(
+      `decoder built with ${r.layers} of ${r.full_layers} layers: decoder time and memory SCALED by ` +
+        `${r.full_layers}/${r.layers} (linear; embedding, lm_head and runtime overhead are over-counted)`,
+    );
+  lines.push('', table(r.rows), '');
+  const fmt = (x: { decode: number | null; prefill: number | null; peak_rss: number | null }) =>
+    `decode s/tok ${x.decode ?? '-'} (target <= 1), prefill tok/s ${x.prefill ?? '-'} (>= 1), peak RSS ${x.peak_rss ?? '-'}`;
+  lines.push(`cxr int4 / llama.cpp Q4_0: ${fmt(r.ratios.int4_vs_q4_0)} (<= 1.1)`);
+  lines.push(`cxr int8 / llama.cpp Q8_0: ${fmt(r.ratios.int8_vs_q8_0)}`);
+  lines.push(`cxr vision fp32 / torch fp32 ms: ${r.ratios.vision_fp32_vs_torch ?? '-'}`);
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      layers: { type: 'string' },
+      threads: { type: 'string' },
+      decode: { type: 'string', default: '64' },
+      reps: { type: 'string', default: '3' },
+      engines: { type: 'string' },
+      work: { type: 'string' },
+      tiny: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const engines = values.engines?.split(',') as Engine[] | undefined;
+  const unknown = engines?.filter((e) => !ENGINES.includes(e));
+  if (unknown?.length)
+    throw new Error(`unknown engine(s) ${unknown.join(', ')}; known: ${ENGINES.join(', ')}`);
+  const result = await runLlavaBench({
+    tiny: values.tiny,
+    layers: values.layers ? Number(values.layers) : undefined,
+    threads: values.threads ? Number(values.threads) : undefined,
+    decodeTokens: Number(values.decode),
+    reps: Number(values.reps),
+    engines,
+    work: values.work,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${describe(result)}\n`);
+}

@@ -1,0 +1,156 @@
+/**
+ * One engine measured in its own process, so that VmHWM (peak resident memory) belongs to that engine alone.
+ * `node --import tsx bench/llava/child.ts '<json ChildJob>'` prints one JSON line (ChildResult) last on stdout.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { IMAGE_TOKEN_ID, loadSessions, OrtVisionEncoder } from '../../src/llava/index.js';
+import type { GraphSpec } from '../../src/llava/sessions.js';
+import { randomTensor } from './shapes.js';
+
+export interface DecoderJob {
+  kind: 'cxr-decoder' | 'llama';
+  path: string;
+  threads: number;
+  decode: PromptPlan;
+}
+
+export type ChildJob = { kind: 'cxr-vision'; dir: string; threads: number; reps: number } | DecoderJob;
+
+export interface PromptPlan {
+  imageTokens: number;
+  textTokens: number;
+  hidden: number;
+  vocabSize: number;
+  decodeTokens: number;
+}
+
+export interface ChildResult {
+  loadMs?: number;
+  visionMs?: number[];
+  prefillMs?: number;
+  /** Prompt positions the prefill ran (image rows + text tokens). */
+  prefillTokens?: number;
+  decodeMs?: number[];
+  peakRssBytes: number;
+}
+
+/** The first text-token id (above <unk>, <s>, </s> and the 256 byte pieces of the bench GGUF vocabulary). */
+const FIRST_TEXT_ID = 259;
+
+/** Prompt text ids, distinct and in the vocabulary. */
+export function textIds(count: number, vocabSize: number): number[] {
+  return Array.from({ length: count }, (_, i) => FIRST_TEXT_ID + ((i * 7919) % (vocabSize - FIRST_TEXT_ID)));
+}
+
+export function peakRssBytes(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+}
+
+function argmax(x: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
+  return best;
+}
+
+async function cxrVision(job: Extract<ChildJob, { kind: 'cxr-vision' }>): Promise<ChildResult> {
+  const spec = JSON.parse(readFileSync(join(job.dir, 'graphs.json'), 'utf8')) as GraphSpec;
+  let t = performance.now();
+  const session = await ort.InferenceSession.create(join(job.dir, spec.files.vision), {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+    intraOpNumThreads: job.threads,
+  });
+  const encoder = new OrtVisionEncoder(session, spec);
+  const loadMs = performance.now() - t;
+  const S = spec.imageSize;
+  const pixels = randomTensor('bench/pixels', [3, S, S], 1);
+  const visionMs: number[] = [];
+  for (let i = 0; i <= job.reps; i++) {
+    t = performance.now();
+    await encoder.encode(pixels);
+    if (i > 0) visionMs.push(performance.now() - t); // run 0 warms up
+  }
+  await encoder.dispose();
+  return { loadMs, visionMs, peakRssBytes: peakRssBytes() };
+}
+
+async function cxrDecoder(job: DecoderJob): Promise<ChildResult> {
+  const p = job.decode;
+  const imageRows = randomTensor('bench/image_rows', [p.imageTokens, p.hidden], 0.5);
+  const ids = [IMAGE_TOKEN_ID, ...textIds(p.textTokens, p.vocabSize)];
+  let t = performance.now();
+  const sessions = await loadSessions(job.path, { threads: job.threads });
+  const loadMs = performance.now() - t;
+  const lm = sessions.lm;
+  t = performance.now();
+  const prefilled = await lm.prefill(ids, imageRows);
+  const state = prefilled.state;
+  let logits = prefilled.logits;
+  const prefillMs = performance.now() - t;
+  const decodeMs: number[] = [];
+  for (let i = 0; i < p.decodeTokens; i++) {
+    t = performance.now();
+    logits = await lm.step(state, argmax(logits));
+    decodeMs.push(performance.now() - t);
+  }
+  lm.release(state);
+  await sessions.vision.dispose();
+  await lm.dispose();
+  return {
+    loadMs,
+    prefillMs,
+    prefillTokens: p.imageTokens + p.textTokens,
+    decodeMs,
+    peakRssBytes: peakRssBytes(),
+  };
+}
+
+async function llamaCpp(job: DecoderJob): Promise<ChildResult> {
+  const p = job.decode;
+  const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
+  const llama = await getLlama({ build: 'never', gpu: false, logLevel: LlamaLogLevel.error });
+  let t = performance.now();
+  const model = await llama.loadModel({ modelPath: job.path });
+  const prompt = textIds(p.imageTokens + p.textTokens, p.vocabSize);
+  const context = await model.createContext({
+    contextSize: prompt.length + p.decodeTokens + 1,
+    threads: job.threads,
+    sequences: 1,
+  });
+  const sequence = context.getSequence();
+  const loadMs = performance.now() - t;
+  t = performance.now();
+  await sequence.evaluateWithoutGeneratingNewTokens(prompt as never);
+  const prefillMs = performance.now() - t;
+  // Each value the generator yields is one decode step: evaluate the last token, sample the next (greedy).
+  const decodeMs: number[] = [];
+  t = performance.now();
+  for await (const _ of sequence.evaluate([prompt[0]!] as never, { temperature: 0 })) {
+    const now = performance.now();
+    decodeMs.push(now - t);
+    t = now;
+    if (decodeMs.length === p.decodeTokens) break;
+  }
+  await context.dispose();
+  await model.dispose();
+  await llama.dispose();
+  return { loadMs, prefillMs, prefillTokens: prompt.length, decodeMs, peakRssBytes: peakRssBytes() };
+}
+
+async function run(job: ChildJob): Promise<ChildResult> {
+  switch (job.kind) {
+    case 'cxr-vision':
+      return cxrVision(job);
+    case 'cxr-decoder':
+      return cxrDecoder(job);
+    case 'llama':
+      return llamaCpp(job);
+  }
+}
+
+const arg = process.argv[2];
+if (arg) process.stdout.write(`\n${JSON.stringify(await run(JSON.parse(arg) as ChildJob))}\n`);

@@ -1,0 +1,220 @@
+/**
+ * The llava bench's steps: build each model (through the graph builders and saveGraphs, or as GGUF), measure each
+ * engine in a child process (child.ts), and gather the figures (report.ts prints them).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildGraphs, GRAPH_SPEC_FILE, saveGraphs } from '../../src/llava/index.js';
+import type { ChildJob, ChildResult, PromptPlan } from './child.js';
+import type { GgmlQuant } from './ggml-quant.js';
+import { writeDecoderGguf } from './gguf-model.js';
+import { type BenchShape, randomWeights } from './shapes.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = join(HERE, '..', '..');
+const PYTHON = '/usr/bin/python3';
+/** Marks a cached model folder as completely written. */
+const COMPLETE = '.complete';
+
+export const ENGINES = [
+  'vision-fp32',
+  'vision-fp16',
+  'torch-fp32',
+  'cxr-int4',
+  'llama-q4_0',
+  'cxr-int8',
+  'llama-q8_0',
+] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export interface RunOptions {
+  shape: BenchShape;
+  threads: number;
+  decodeTokens: number;
+  visionReps: number;
+  engines: readonly Engine[];
+  /** Folder for the built models; kept and reused when given, else a temporary folder deleted afterwards. */
+  work: string;
+  log: (line: string) => void;
+}
+
+export interface Measured extends ChildResult {
+  engine: Engine;
+  /** Seconds spent building the model (null when reused from the cache folder). */
+  buildS: number | null;
+  modelBytes: number;
+  /** /proc/loadavg (1 minute) before and after the measurement. */
+  loadAvg: [number, number];
+  skipped?: string;
+}
+
+export function loadAvg1(): number {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+}
+
+/** Build (or reuse) and measure every requested engine, one at a time. */
+export async function runEngines(o: RunOptions): Promise<Measured[]> {
+  const weights = randomWeights(o.shape);
+  const c = o.shape.config;
+  const grid = c.vision.imageSize / c.vision.patchSize;
+  const plan: PromptPlan = {
+    imageTokens: grid * grid,
+    textTokens: o.shape.textTokens,
+    hidden: c.llama.hiddenSize,
+    vocabSize: c.llama.vocabSize,
+    decodeTokens: o.decodeTokens,
+  };
+  const out: Measured[] = [];
+  for (const engine of o.engines) {
+    const path = join(o.work, `${engine}-L${c.llama.numHiddenLayers}-H${c.llama.hiddenSize}`);
+    o.log(`${engine}: building ${path}`);
+    const buildS = await cached(path, () => build(engine, path, weights, o.shape));
+    const job = jobFor(engine, path, o, plan);
+    if (typeof job === 'string') {
+      out.push({
+        engine,
+        buildS,
+        modelBytes: 0,
+        loadAvg: [loadAvg1(), loadAvg1()],
+        peakRssBytes: 0,
+        skipped: job,
+      });
+      continue;
+    }
+    o.log(`${engine}: measuring (load average ${loadAvg1()})`);
+    const before = loadAvg1();
+    const result = await runChild(job);
+    out.push({
+      engine,
+      buildS,
+      modelBytes: await folderBytes(path),
+      loadAvg: [before, loadAvg1()],
+      ...result,
+    });
+  }
+  return out;
+}
+
+async function cached(path: string, make: () => Promise<void>): Promise<number | null> {
+  if (existsSync(join(path, COMPLETE))) return null;
+  rmSync(path, { recursive: true, force: true });
+  mkdirSync(path, { recursive: true });
+  const t = performance.now();
+  await make();
+  writeFileSync(join(path, COMPLETE), '');
+  return (performance.now() - t) / 1000;
+}
+
+async function build(
+  engine: Engine,
+  dir: string,
+  weights: ReturnType<typeof randomWeights>,
+  shape: BenchShape,
+): Promise<void> {
+  switch (engine) {
+    case 'vision-fp32':
+    case 'vision-fp16': {
+      // The vision graph exactly as a bundle holds it; the decoder graph built alongside is never written.
+      const graphs = buildGraphs(weights, { visionDtype: engine === 'vision-fp32' ? 'fp32' : 'fp16' });
+      await graphs.vision.save(dir, 'vision');
+      writeFileSync(join(dir, GRAPH_SPEC_FILE), JSON.stringify(graphs.spec));
+      return;
+    }
+    case 'cxr-int4':
+    case 'cxr-int8':
+      // What `cxr import --dtype int4|int8` writes: fp16 vision, quantised decoder.
+      await saveGraphs(weights, dir, {
+        visionDtype: 'fp16',
+        decoderDtype: engine === 'cxr-int4' ? 'int4' : 'int8',
+      });
+      return;
+    case 'llama-q4_0':
+    case 'llama-q8_0':
+      writeDecoderGguf(join(dir, 'model.gguf'), shape.config.llama, ggmlType(engine));
+      return;
+    case 'torch-fp32':
+      return;
+  }
+}
+
+function ggmlType(engine: 'llama-q4_0' | 'llama-q8_0'): GgmlQuant {
+  return engine === 'llama-q4_0' ? 'Q4_0' : 'Q8_0';
+}
+
+/** The child job for an engine, or the reason it cannot run here. */
+function jobFor(
+  engine: Engine,
+  path: string,
+  o: RunOptions,
+  plan: PromptPlan,
+): ChildJob | { python: string } | string {
+  const { threads } = o;
+  switch (engine) {
+    case 'vision-fp32':
+    case 'vision-fp16':
+      return { kind: 'cxr-vision', dir: path, threads, reps: o.visionReps };
+    case 'cxr-int4':
+    case 'cxr-int8':
+      return { kind: 'cxr-decoder', path, threads, decode: plan };
+    case 'llama-q4_0':
+    case 'llama-q8_0':
+      return { kind: 'llama', path: join(path, 'model.gguf'), threads, decode: plan };
+    case 'torch-fp32':
+      return torchJob(o);
+  }
+}
+
+function torchJob(o: RunOptions): { python: string } | string {
+  if (!existsSync(PYTHON)) return `${PYTHON} is not installed`;
+  const v = o.shape.config.vision;
+  return {
+    python: JSON.stringify({
+      imageSize: v.imageSize,
+      patchSize: v.patchSize,
+      width: v.width,
+      heads: v.heads,
+      mlpDim: v.mlpDim,
+      blocks: v.selectLayer,
+      projHidden: o.shape.config.projector.hiddenSize,
+      threads: o.threads,
+      reps: o.visionReps,
+    }),
+  };
+}
+
+/** Run one measurement process; its last stdout line is the JSON result. */
+function runChild(job: ChildJob | { python: string }): Promise<ChildResult & { skipped?: string }> {
+  const [cmd, args, env] =
+    'python' in job
+      ? [PYTHON, [join(HERE, 'torch_vit.py'), job.python], { OPENBLAS_CORETYPE: 'SKYLAKEX' }]
+      : [process.execPath, ['--import', 'tsx', join(HERE, 'child.ts'), JSON.stringify(job)], {}];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const last = stdout.trim().split('\n').pop() ?? '';
+      if (code === 0 && last.startsWith('{')) return resolve(JSON.parse(last) as ChildResult);
+      const why = (stderr.trim().split('\n').pop() ?? '').slice(0, 300) || `exit ${code}`;
+      if ('python' in job) return resolve({ peakRssBytes: 0, skipped: `python3-torch failed: ${why}` });
+      reject(new Error(`${cmd} ${args[1]} (exit ${code}): ${stderr.slice(-2000)}`));
+    });
+  });
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const f of await readdir(dir)) n += statSync(join(dir, f)).size;
+  return n;
+}

@@ -1,0 +1,73 @@
+/**
+ * The llava bench's own code on a 2-layer, small-width model: every engine builds, runs in its child process and
+ * reports figures, and the GGUF it writes is what llama.cpp reads. (Speed is measured by `npm run bench -- llava`.)
+ */
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { QK, quantizeGgml } from '../../bench/llava/ggml-quant.js';
+import { randomTensor } from '../../bench/llava/shapes.js';
+import { runLlavaBench } from '../../bench/llava.js';
+import { float16ToFloat32 } from '../../src/onnx/index.js';
+
+describe('llava bench', () => {
+  it('measures every engine on the tiny shape and reports ratios', async () => {
+    const r = await runLlavaBench({ tiny: true, decodeTokens: 4, reps: 1 });
+    expect(r.layers).toBe(2);
+    expect(r.scaled).toBe(false);
+    expect(r.prompt_tokens).toBe(16 + 6);
+    const row = (e: string) => r.rows.find((x) => x.engine === e)!;
+    for (const e of ['vision-fp32', 'vision-fp16']) {
+      expect(row(e).vision_ms).toBeGreaterThan(0);
+      expect(row(e).peak_rss_mb).toBeGreaterThan(0);
+    }
+    for (const e of ['cxr-int4', 'cxr-int8', 'llama-q4_0', 'llama-q8_0']) {
+      expect(row(e).prefill_tok_s, e).toBeGreaterThan(0);
+      expect(row(e).decode_s_per_token, e).toBeGreaterThan(0);
+      expect(row(e).peak_rss_mb, e).toBeGreaterThan(0);
+      expect(row(e).model_mb, e).toBeGreaterThan(0);
+    }
+    for (const q of [r.ratios.int4_vs_q4_0, r.ratios.int8_vs_q8_0]) {
+      expect(q.decode).toBeGreaterThan(0);
+      expect(q.prefill).toBeGreaterThan(0);
+      expect(q.peak_rss).toBeGreaterThan(0);
+    }
+    const torch = row('torch-fp32');
+    if (existsSync('/usr/bin/python3') && !torch.skipped) expect(torch.vision_ms).toBeGreaterThan(0);
+    else expect(torch.skipped).toMatch(/python3|torch/);
+  }, 120_000);
+
+  it('scales decoder figures when built with fewer layers', async () => {
+    const r = await runLlavaBench({ tiny: true, layers: 1, decodeTokens: 2, engines: ['cxr-int4'] });
+    expect(r.scaled).toBe(true);
+    expect(r.full_layers).toBe(2);
+    expect(r.rows[0]!.decode_s_per_token).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('quantises blocks as ggml does (Q4_0 and Q8_0 round-trip within half a step)', () => {
+    const x = randomTensor('test/block', [4 * QK]);
+    for (const [type, bytes, levels] of [
+      ['Q4_0', 18, 8],
+      ['Q8_0', 34, 127],
+    ] as const) {
+      const q = quantizeGgml(type, x);
+      expect(q.length).toBe(4 * bytes);
+      for (let b = 0; b < 4; b++) {
+        const block = x.subarray(b * QK, (b + 1) * QK);
+        const d = float16ToFloat32(q[b * bytes]! | (q[b * bytes + 1]! << 8));
+        const amax = Math.max(...block.map(Math.abs));
+        // d is stored as fp16 (relative error <= 2^-11); x / d is rounded with the unrounded scale.
+        expect(Math.abs(Math.abs(d) - amax / levels)).toBeLessThanOrEqual((amax / levels) * 2 ** -11);
+        const tolerance = Math.abs(d) * (0.5 + levels * 2 ** -11);
+        for (let i = 0; i < QK; i++) {
+          const raw = type === 'Q8_0' ? (q[b * bytes + 2 + i]! << 24) >> 24 : nibble(q, b * bytes + 2, i) - 8;
+          expect(Math.abs(raw * d - block[i]!)).toBeLessThanOrEqual(tolerance);
+        }
+      }
+    }
+  });
+});
+
+/** Q4_0 element i of a block: byte i low nibble for the first half, byte i - 16 high nibble for the second. */
+function nibble(q: Uint8Array, at: number, i: number): number {
+  return i < QK / 2 ? q[at + i]! & 0xf : q[at + i - QK / 2]! >> 4;
+}
