@@ -1,7 +1,7 @@
 /**
  * Rows of a JSONL or CSV file as plain objects, streamed. JSONL accepts the bare `NaN` / `Infinity` literals
  * that Python's json module writes (they become null and are counted); CSV follows RFC 4180 with quoted fields
- * that may span lines (CRLF inside a quoted field becomes LF).
+ * that may span lines (CRLF inside a quoted field becomes LF), and an unquoted `NaN` cell is a missing value.
  */
 import { extname } from 'node:path';
 import { inputError } from '../errors.js';
@@ -115,11 +115,23 @@ function badJson(file: string, line: number, message: string) {
 }
 
 /** Split one physical line into CSV fields, continuing a quoted field from the previous line if open. */
+/** pandas writes missing values as NaN when asked to (`na_rep`): an unquoted NaN cell is a missing text. */
+const CSV_NAN_CELL = /^(?:NaN|nan)$/;
+
 class CsvAssembler {
-  private fields: string[] = [];
+  private fields: (string | null)[] = [];
   private field = '';
   private inQuotes = false;
   private fieldStarted = false;
+  private quoted = false;
+
+  private endField(): string | null {
+    const value = !this.quoted && CSV_NAN_CELL.test(this.field) ? null : this.field;
+    this.field = '';
+    this.fieldStarted = false;
+    this.quoted = false;
+    return value;
+  }
   startLine = 0;
 
   get open(): boolean {
@@ -127,7 +139,7 @@ class CsvAssembler {
   }
 
   /** Feed a line; returns the completed record or null while a quoted field continues. */
-  push(text: string, number: number, file: string): string[] | null {
+  push(text: string, number: number, file: string): (string | null)[] | null {
     if (!this.inQuotes) this.startLine = number;
     else this.field += '\n';
     for (let i = 0; i < text.length; i++) {
@@ -141,10 +153,9 @@ class CsvAssembler {
       } else if (c === '"' && !this.fieldStarted) {
         this.inQuotes = true;
         this.fieldStarted = true;
+        this.quoted = true;
       } else if (c === ',') {
-        this.fields.push(this.field);
-        this.field = '';
-        this.fieldStarted = false;
+        this.fields.push(this.endField());
       } else if (c === '"') {
         throw inputError('eval.bad_csv', `line ${number}: a quote inside an unquoted field`, {
           file,
@@ -157,10 +168,8 @@ class CsvAssembler {
       }
     }
     if (this.inQuotes) return null;
-    const record = [...this.fields, this.field];
+    const record = [...this.fields, this.endField()];
     this.fields = [];
-    this.field = '';
-    this.fieldStarted = false;
     return record;
   }
 }
@@ -173,7 +182,7 @@ async function* readCsv(file: string): AsyncGenerator<RecordRow> {
     const record = csv.push(text, number, file);
     if (record === null) continue;
     if (header === null) {
-      header = record.map((h) => h.trim());
+      header = record.map((h) => (h ?? 'NaN').trim());
       continue;
     }
     if (record.length !== header.length) {

@@ -172,6 +172,13 @@ describe('cxr eval input formats', () => {
     expect(values(a.stdout)).toEqual(values(b.stdout));
     expect(values(a.stdout)).not.toEqual(expected);
   });
+  it('CSV: an unquoted NaN cell is a missing text, a quoted "NaN" is text', async () => {
+    const path = file('nan.csv', 'id,prediction,reference\na,NaN,Lungs clear.\nb,"NaN",Lungs clear.\n');
+    const r = await cli(['eval', '--pred', path, '--metrics', 'rougeL', '--json', '--bootstrap', '0']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('1 predictions are null/NaN, scored as empty text (a)');
+    expect(JSON.parse(r.stdout).n).toBe(2);
+  });
   it('joins on id regardless of order, with numeric ids', async () => {
     const p = file('p.jsonl', jsonl(rows.map((r, i) => ({ id: i, prediction: r.prediction })).reverse()));
     const f = file('r.jsonl', jsonl(rows.map((r, i) => ({ id: String(i), reference: r.reference }))));
