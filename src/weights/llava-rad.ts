@@ -36,6 +36,8 @@ export const BASE_FILES = {
   tokenizer: 'tokenizer.model',
 } as const;
 
+const ADAPTER_SAFETENSORS = 'adapter_model.safetensors';
+
 /** Where each part lives inside its checkpoint. */
 const VISION_STATE_KEY = 'state_dict';
 const VISION_PREFIXES = ['module.visual.trunk.', 'visual.trunk.'];
@@ -74,7 +76,7 @@ export async function openLlavaRad(opts: OpenLlavaRadOptions): Promise<LlavaRadW
     );
     const projectorFile = await track(openTensorFile(join(llavaDir, LLAVA_RAD_FILES.projector)));
     const base = await track(openModelDir(baseDir));
-    const adapter = await track(openTensorFile(join(llavaDir, LLAVA_RAD_FILES.adapter)));
+    const adapter = await track(openTensorFile(await adapterPath(llavaDir)));
     const vision = prefixView(visionFile, visionPrefix(visionFile));
     const projector = prefixView(projectorFile, PROJECTOR_PREFIX);
     const language = mergeLora(base, adapter, config.lora, opts.mergePrecision ?? 'fp16');
@@ -116,11 +118,21 @@ function visionPrefix(source: TensorSource): string {
   return prefix;
 }
 
-async function requireFile(path: string): Promise<void> {
+async function isFile(path: string): Promise<boolean> {
   try {
-    if ((await stat(path)).isFile()) return;
+    return (await stat(path)).isFile();
   } catch {
-    // reported below
+    return false;
   }
-  throw inputError('weights.missing_file', 'file not found', { file: path });
+}
+
+async function requireFile(path: string): Promise<void> {
+  if (!(await isFile(path))) throw inputError('weights.missing_file', 'file not found', { file: path });
+}
+
+/** The released adapter is a torch file; newer PEFT versions save the same tensors as safetensors. */
+async function adapterPath(llavaDir: string): Promise<string> {
+  const released = join(llavaDir, LLAVA_RAD_FILES.adapter);
+  const safetensors = join(llavaDir, ADAPTER_SAFETENSORS);
+  return !(await isFile(released)) && (await isFile(safetensors)) ? safetensors : released;
 }

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CxrError } from '../../src/errors.js';
+import { readNpy } from '../../src/util/npy.js';
 import { openLlavaRad, openSafetensors, openSharded, openTensorFile } from '../../src/weights/index.js';
 import { PickleBuilder } from '../../src/weights/pickle-writer.js';
 import {
@@ -327,6 +328,21 @@ describe('shards and LLaVA-Rad layout', () => {
     );
     expect(e.expected).toContain('[4, 128]');
     expect(e.found).toBe('[128,4]');
+  });
+
+  it('an adapter saved as safetensors (newer PEFT) merges to the same golden q_proj', async () => {
+    const adapter = await openTensorFile(join(TINY, 'llava-rad/adapter_model.bin'));
+    const tensors = await Promise.all(
+      adapter.list().map(async (t) => ({ ...t, data: await adapter.readBytes(t.name) })),
+    );
+    await adapter.close();
+    const llava = await llavaWith('adapter_model.bin', () => {});
+    await writeSafetensors(join(llava, 'adapter_model.safetensors'), tensors);
+    const w = await openLlavaRad({ llavaDir: llava, baseDir: join(TINY, 'vicuna-7b-v1.5') });
+    const q = await w.language.readFloat32('model.layers.0.self_attn.q_proj.weight');
+    await w.close();
+    const golden = readNpy(join(TINY, 'golden/merged/layer0_q_proj_merged_fp16.npy')).data as Float32Array;
+    expect(q.every((v, i) => v === golden[i])).toBe(true);
   });
 
   it('a projector that does not fit config.json names the tensor and the config fields', async () => {
