@@ -154,7 +154,7 @@ export const evalCommand: Command = {
     'per-report': {
       type: 'string',
       valueName: 'FILE.jsonl',
-      description: 'write per-pair values and labels',
+      description: 'write per-pair values and labels (first line: their signatures)',
     },
     ...CHEXPROMPT_OPTIONS,
     ...CHEXBERT_OPTIONS,

@@ -51,6 +51,8 @@ interface ColumnSpec {
   fields: string[];
   maxChars: number;
   onProgress?: (message: string) => void;
+  /** what to do about a missing text field (names the options) */
+  fieldHint?: string;
 }
 
 function idOf(value: unknown, file: string, line: number, idField: string): string {
@@ -75,6 +77,7 @@ function textOf(
     throw inputError('eval.missing_field', `line ${line} (id ${id}) has no '${field}' field`, {
       file: spec.file,
       field,
+      expected: spec.fieldHint,
       found: `fields ${Object.keys(row).join(', ')}`,
     });
   }
@@ -151,7 +154,11 @@ export async function readPairs(o: PairInputOptions): Promise<Pairs> {
   let pred: TextColumn;
   let ref: TextColumn;
   if (o.ref === undefined) {
-    [pred, ref] = (await readColumns(spec(o.pred, [predField, refField]))) as [TextColumn, TextColumn];
+    const oneFile = {
+      ...spec(o.pred, [predField, refField]),
+      fieldHint: `'${predField}' and '${refField}' in one file, or --ref FILE for references in another (field names: --pred-field, --ref-field)`,
+    };
+    [pred, ref] = (await readColumns(oneFile)) as [TextColumn, TextColumn];
   } else {
     [pred] = (await readColumns(spec(o.pred, [predField]))) as [TextColumn];
     [ref] = (await readColumns(spec(o.ref, [refField]))) as [TextColumn];

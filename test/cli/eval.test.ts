@@ -287,6 +287,10 @@ describe('cxr eval bad input: documented behaviour, clear messages, exit 2', () 
     const cases: [string[], RegExp][] = [
       [['--pred', noField, '--ref', ref], /line 1 \(id a\) has no 'prediction' field; found fields id, text/],
       [
+        ['--pred', pred],
+        /has no 'reference' field; expected 'prediction' and 'reference' in one file, or --ref FILE/,
+      ],
+      [
         ['--pred', file('broken.jsonl', '{"id": "a", "prediction": "x"\n'), '--ref', ref],
         /broken\.jsonl: line 1 is not valid JSON/,
       ],
