@@ -1,8 +1,8 @@
 /**
- * Score a joined set of pairs with the selected metrics and bootstrap every number (shared resamples, so all
- * metrics see the same resampled report sets). Nothing here prints: progress goes through a callback.
+ * Score a joined set of pairs with the selected metrics and bootstrap every number. Each metric resamples as its
+ * reference implementation does (generator and seed); metrics that share both see the same resampled report
+ * sets. Nothing here prints: progress goes through a callback.
  */
-
 import type { LabelRecord } from './labels/index.js';
 import { METRICS } from './metrics.js';
 import {
