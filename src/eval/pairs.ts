@@ -6,7 +6,9 @@
  *   (`requireAll` turns this into an error);
  * - null / NaN texts: scored as empty text, with a warning; empty texts are scored as the reference
  *   implementations score them (BLEU and ROUGE-L 0), with a warning;
- * - texts longer than `maxChars`: error (ROUGE-L's LCS is quadratic in length; raise the limit explicitly).
+ * - texts longer than `maxChars`: error (a findings section is a few thousand characters; a longer text is
+ *   usually a wrong column or a concatenation, and the LCS grows with the product of lengths): raise the limit
+ *   explicitly to score it.
  */
 import { inputError } from '../errors.js';
 import { type FileFormat, formatOf, type RecordStats, readRecords } from './records.js';

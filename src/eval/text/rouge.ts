@@ -34,31 +34,46 @@ export function rougeTokenizer(options: RougeOptions = {}): (text: string) => st
   return (text) => tokenizeLowerAlnum(text).map((t) => (t.length > STEM_MIN_EXCLUSIVE ? stem(t) : t));
 }
 
-/** Length of the longest common subsequence, O(n*m) time, O(min) memory. */
+const WORD_BITS = 32;
+const ALL_ONES = 0xffffffff;
+const WORD_CARRY = 2 ** 32;
+
+/**
+ * Length of the longest common subsequence, bit-parallel (Hyyrö 2004): one bit per token of the shorter
+ * sequence, V' = (V + (V & M[t])) | (V & ~M[t]) for each token t of the longer one; the LCS length is the number
+ * of zero bits. O(n * m / 32) time, so long reports stay cheap.
+ */
 export function lcsLength(a: readonly string[], b: readonly string[]): number {
   const [long, short] = a.length >= b.length ? [a, b] : [b, a];
-  if (short.length === 0) return 0;
-  // map tokens to small integers so the inner loop compares numbers
-  const ids = new Map<string, number>();
-  const idOf = (t: string): number => {
-    let id = ids.get(t);
-    if (id === undefined) {
-      id = ids.size;
-      ids.set(t, id);
+  const m = short.length;
+  if (m === 0) return 0;
+  const words = Math.ceil(m / WORD_BITS);
+  // match masks: for each token of the short sequence, the positions where it occurs
+  const masks = new Map<string, Uint32Array>();
+  short.forEach((t, i) => {
+    let mask = masks.get(t);
+    if (mask === undefined) {
+      mask = new Uint32Array(words);
+      masks.set(t, mask);
     }
-    return id;
-  };
-  const s = Int32Array.from(short, idOf);
-  let prev = new Int32Array(s.length + 1);
-  let cur = new Int32Array(s.length + 1);
+    mask[i >>> 5]! |= 1 << (i & (WORD_BITS - 1));
+  });
+  const v = new Uint32Array(words).fill(ALL_ONES);
   for (const token of long) {
-    const t = ids.get(token) ?? -1;
-    for (let j = 1; j <= s.length; j++) {
-      cur[j] = s[j - 1] === t ? prev[j - 1]! + 1 : Math.max(prev[j]!, cur[j - 1]!);
+    const mask = masks.get(token);
+    if (mask === undefined) continue; // U = 0 leaves V unchanged
+    let carry = 0;
+    for (let w = 0; w < words; w++) {
+      const vw = v[w]!;
+      const u = (vw & mask[w]!) >>> 0;
+      const sum = vw + u + carry;
+      carry = sum >= WORD_CARRY ? 1 : 0;
+      v[w] = ((sum >>> 0) | (vw & ~mask[w]!)) >>> 0;
     }
-    [prev, cur] = [cur, prev];
   }
-  return prev[s.length]!;
+  let zeros = 0;
+  for (let i = 0; i < m; i++) if (((v[i >>> 5]! >>> (i & (WORD_BITS - 1))) & 1) === 0) zeros++;
+  return zeros;
 }
 
 /** rouge_score `scoring.fmeasure`. */

@@ -11,6 +11,7 @@ import {
   ciderD,
   computeBleu,
   corpusBleu,
+  lcsLength,
   porterStem,
   rougeL,
   rougeMetric,
@@ -145,4 +146,32 @@ describe('CIDEr-D (pycocoevalcap)', () => {
       expect(mean).toBeCloseTo(refSummary().groups[group].cider_d.score, 9);
     });
   }
+});
+
+describe('bit-parallel LCS', () => {
+  /** Textbook dynamic programme, the specification the bit-parallel version must equal. */
+  function lcsTable(a: string[], b: string[]): number {
+    let prev = new Array<number>(b.length + 1).fill(0);
+    for (const x of a) {
+      const cur = [0];
+      b.forEach((y, j) => {
+        cur.push(x === y ? prev[j]! + 1 : Math.max(prev[j + 1]!, cur[j]!));
+      });
+      prev = cur;
+    }
+    return prev[b.length]!;
+  }
+  it('equals the dynamic programme on random sequences across word boundaries', () => {
+    let seed = 12345;
+    const next = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed >>> 16;
+    };
+    for (let trial = 0; trial < 300; trial++) {
+      const alphabet = 2 + (next() % 6);
+      const a = Array.from({ length: next() % 140 }, () => `w${next() % alphabet}`);
+      const b = Array.from({ length: next() % 140 }, () => `w${next() % alphabet}`);
+      expect(lcsLength(a, b), `${a.join(' ')} | ${b.join(' ')}`).toBe(lcsTable(a, b));
+    }
+  });
 });
