@@ -63,9 +63,11 @@ export {
   type GraphSpec,
   type LlavaGraphs,
   type LlavaSessions,
+  loadCausalLM,
   loadSessions,
   OrtCausalLM,
   OrtVisionEncoder,
+  PREFILL_CHUNK,
   type SessionOptions,
   saveGraphs,
 } from './sessions.js';

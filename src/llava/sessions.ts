@@ -69,6 +69,12 @@ export const GRAPH_SPEC_FILE = 'graphs.json';
 const GRAPH_NAMES = { vision: 'vision', embed: 'embed', decoder: 'decoder' } as const;
 /** Decoder runs remembered in `OrtCausalLM.runs`. */
 const RUN_LOG = 64;
+/**
+ * Prompt positions per decoder run in a prefill. The attention scores of a run are [heads, chunk, cache]: a
+ * 1,430-token prompt in one run holds about 1 GB of score-sized temporaries, in chunks of 256 under 200 MB, with
+ * the weights still read once per 256 rows (a chunk's result equals the whole prompt's: test/llava/prefill-chunks).
+ */
+export const PREFILL_CHUNK = 256;
 /** Rows added to a KV buffer when it fills (amortises the one copy a growth costs). */
 const KV_GROWTH = 256;
 
@@ -141,6 +147,27 @@ export interface LlavaSessions {
 
 /** Load graphs written by `saveGraphs`. */
 export async function loadSessions(dir: string, opts: SessionOptions = {}): Promise<LlavaSessions> {
+  const spec = readSpec(dir);
+  const open = (file: string, profile = false) =>
+    ort.InferenceSession.create(join(dir, file), sessionOptions(opts, profile));
+  return sessionsFrom(
+    spec,
+    await open(spec.files.vision),
+    await open(spec.files.embed),
+    await open(spec.files.decoder, true),
+  );
+}
+
+/** Only the language model of a folder written by `saveGraphs` (embed + decoder; text-only use, benches). */
+export async function loadCausalLM(dir: string, opts: SessionOptions = {}): Promise<OrtCausalLM> {
+  const spec = readSpec(dir);
+  const open = (file: string, profile = false) =>
+    ort.InferenceSession.create(join(dir, file), sessionOptions(opts, profile));
+  return new OrtCausalLM(await open(spec.files.embed), await open(spec.files.decoder, true), spec);
+}
+
+/** graphs.json of `dir`, checked, with every graph file it names present. */
+function readSpec(dir: string): GraphSpec {
   const specPath = join(dir, GRAPH_SPEC_FILE);
   let spec: GraphSpec;
   try {
@@ -161,14 +188,7 @@ export async function loadSessions(dir: string, opts: SessionOptions = {}): Prom
     if (!existsSync(path))
       throw inputError('llava.graphs_missing', 'a graph file named in the spec is missing', { file: path });
   }
-  const open = (file: string, profile = false) =>
-    ort.InferenceSession.create(join(dir, file), sessionOptions(opts, profile));
-  return sessionsFrom(
-    spec,
-    await open(spec.files.vision),
-    await open(spec.files.embed),
-    await open(spec.files.decoder, true),
-  );
+  return spec;
 }
 
 /** Build the graphs and open sessions on them without a bundle folder (a temporary one past 2 GiB of weights). */
@@ -281,12 +301,20 @@ export class OrtCausalLM implements CausalLM {
     this.valueLayout = { lines: spec.heads, width: spec.headDim };
   }
 
-  async prefill(inputIds: number[], imageRows: Float32Array | null) {
+  /** `chunk`: prompt positions per decoder run (PREFILL_CHUNK; tests compare other sizes). */
+  async prefill(inputIds: number[], imageRows: Float32Array | null, chunk = PREFILL_CHUNK) {
+    if (!(Number.isInteger(chunk) && chunk > 0))
+      throw new Error(`prefill chunk must be a positive integer: ${chunk}`);
     const embeds = await this.promptEmbeddings(inputIds, imageRows);
-    const tokens = embeds.length / this.spec.hidden;
+    const H = this.spec.hidden;
+    const tokens = embeds.length / H;
     const state = this.newState(tokens + KV_GROWTH);
-    const logits = await this.forward(state, embeds, tokens);
-    return { logits, state };
+    let logits: Float32Array | null = null;
+    for (let at = 0; at < tokens; at += chunk) {
+      const n = Math.min(chunk, tokens - at);
+      logits = await this.forward(state, embeds.subarray(at * H, (at + n) * H), n);
+    }
+    return { logits: logits!, state };
   }
 
   async step(state: DecoderState, tokenId: number): Promise<Float32Array> {
