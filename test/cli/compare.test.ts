@@ -20,16 +20,13 @@ writeFileSync(
     .join('\n'),
 );
 
+/** The bundled predictions against the constant baseline. */
+const TWO_SYSTEMS = ['compare', '--ref', REF, '--pred', PRED, '--pred', NORMAL];
+
 describe('cxr compare', () => {
   it('reports per-system values and paired differences with CIs and randomisation p-values', async () => {
     const r = await cli([
-      'compare',
-      '--ref',
-      REF,
-      '--pred',
-      PRED,
-      '--pred',
-      NORMAL,
+      ...TWO_SYSTEMS,
       '--metrics',
       'bleu4,rougeL,chexpert-f1',
       '--json',
@@ -78,21 +75,7 @@ describe('cxr compare', () => {
   });
   it('writes an HTML page with one bar per system and the difference table', async () => {
     const out = join(dir, 'compare.html');
-    const r = await cli([
-      'compare',
-      '--ref',
-      REF,
-      '--pred',
-      PRED,
-      '--pred',
-      NORMAL,
-      '--metrics',
-      'bleu4',
-      '--html',
-      out,
-      '--trials',
-      '20',
-    ]);
+    const r = await cli([...TWO_SYSTEMS, '--metrics', 'bleu4', '--html', out, '--trials', '20']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^bleu4 +predictions\.jsonl - normal\.jsonl/m);
     const html = readFileSync(out, 'utf8');
