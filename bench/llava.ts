@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- llava [--layers N] [--threads T] [--decode 64] [--reps 3] [--engines a,b] [--work DIR] [--json]`
+ * `npm run bench -- llava [--layers N] [--threads T] [--decode 64] [--reps 3] [--engines a,b] [--work DIR [--build-only]] [--json]`
  *
  * LLaVA-Rad at the real shapes with random weights (distinct per tensor), cxr against llama.cpp in the same run:
  *   vision: ViT-B/14 at 518 px + projector, fp32 and fp16 (ms, median of --reps), and the same fp32 network in
@@ -8,8 +8,9 @@
  *           with loadSessions as `cxr findings` does) and as Q4_0 / Q8_0 GGUF through node-llama-cpp: prefill of a
  *           1,430-token prompt (1,369 spliced image rows + 61 text tokens; llama.cpp gets 1,430 token ids), decode of
  *           --decode tokens at that context, peak RSS (VmHWM of the engine's own process), load time.
- * --layers N builds N decoder layers and scales decoder time and memory by 32 / N (stated in the output).
- * Models go to a temporary folder deleted afterwards; --work DIR keeps them there and reuses them on the next run.
+ * --layers N builds N decoder layers and scales decoder times by 32 / N (stated in the output; memory unscaled).
+ * Models go to a temporary folder deleted afterwards; --work DIR keeps them there and reuses them on the next run
+ * (--build-only with --work builds them without measuring, e.g. while the machine is busy).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -45,6 +46,7 @@ export interface LlavaBenchOptions {
   reps?: number;
   engines?: readonly Engine[];
   work?: string;
+  buildOnly?: boolean;
   log?: (line: string) => void;
 }
 
@@ -64,6 +66,7 @@ export async function runLlavaBench(o: LlavaBenchOptions = {}): Promise<LlavaBen
       visionReps: o.reps ?? 3,
       engines: o.engines ?? ENGINES,
       work,
+      buildOnly: o.buildOnly,
       log: o.log ?? (() => {}),
     });
     const rs = rows(measured, { layers, fullLayers });
@@ -102,8 +105,9 @@ function describe(r: LlavaBenchResult): string {
   ];
   if (r.scaled)
     lines.push(
-      `decoder built with ${r.layers} of ${r.full_layers} layers: decoder time and memory SCALED by ` +
-        `${r.full_layers}/${r.layers} (linear; embedding, lm_head and runtime overhead are over-counted)`,
+      `decoder built with ${r.layers} of ${r.full_layers} layers: decoder TIMES SCALED by ` +
+        `${r.full_layers}/${r.layers} (linear; embedding, lm_head and runtime overhead are over-counted); ` +
+        'peak RSS as measured on the small model',
     );
   lines.push('', table(r.rows), '');
   const fmt = (x: { decode: number | null; prefill: number | null; peak_rss: number | null }) =>
@@ -125,6 +129,7 @@ export async function main(argv: string[]): Promise<void> {
       engines: { type: 'string' },
       work: { type: 'string' },
       tiny: { type: 'boolean', default: false },
+      'build-only': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -140,6 +145,7 @@ export async function main(argv: string[]): Promise<void> {
     reps: Number(values.reps),
     engines,
     work: values.work,
+    buildOnly: values['build-only'],
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${describe(result)}\n`);

@@ -6,7 +6,7 @@ const MB = 2 ** 20;
 export interface Scaling {
   /** Decoder layers built and run. */
   layers: number;
-  /** Layers of the real model; figures are multiplied by fullLayers / layers when they differ. */
+  /** Layers of the real model; decoder times are multiplied by fullLayers / layers when they differ. */
   fullLayers: number;
 }
 
@@ -36,9 +36,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
- * One row per engine. With fewer layers than the real model, decoder time and memory are scaled linearly by
- * fullLayers / layers: per-layer work dominates at full size, so the embedding, lm_head and runtime overhead are
- * over-counted by the scaling (both engines alike).
+ * One row per engine. With fewer layers than the real model, decoder times are scaled linearly by
+ * fullLayers / layers (per-layer work dominates at full size; the embedding, lm_head and runtime overhead are
+ * over-counted, for both engines alike). Memory is reported as measured: its fixed part is too large to scale.
  */
 export function rows(measured: Measured[], s: Scaling): Row[] {
   const k = s.fullLayers / s.layers;
@@ -55,7 +55,7 @@ export function rows(measured: Measured[], s: Scaling): Row[] {
       vision_ms: m.visionMs ? round(median(m.visionMs), 1) : null,
       prefill_tok_s: m.prefillMs === undefined ? null : round(tokens / (m.prefillMs / 1000) / f, 2),
       decode_s_per_token: m.decodeMs ? sig((mean(m.decodeMs) / 1000) * f, 4) : null,
-      peak_rss_mb: round((m.peakRssBytes / MB) * f, 0),
+      peak_rss_mb: round(m.peakRssBytes / MB, 0),
       load_avg: m.loadAvg,
     };
   });

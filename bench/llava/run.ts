@@ -38,6 +38,8 @@ export interface RunOptions {
   engines: readonly Engine[];
   /** Folder for the built models; kept and reused when given, else a temporary folder deleted afterwards. */
   work: string;
+  /** Only build the models into `work` (to measure later with the same folder). */
+  buildOnly?: boolean;
   log: (line: string) => void;
 }
 
@@ -72,6 +74,7 @@ export async function runEngines(o: RunOptions): Promise<Measured[]> {
     const path = join(o.work, `${engine}-L${c.llama.numHiddenLayers}-H${c.llama.hiddenSize}`);
     o.log(`${engine}: building ${path}`);
     const buildS = await cached(path, () => build(engine, path, weights, o.shape));
+    if (o.buildOnly) continue;
     const job = jobFor(engine, path, o, plan);
     if (typeof job === 'string') {
       out.push({
