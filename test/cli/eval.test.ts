@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../../src/eval/index.js';
+import { evaluate, RULE_LABELER } from '../../src/eval/index.js';
+import { labelF1Scores, labelReports } from '../../src/eval/labels/index.js';
 import { corpusBleu } from '../../src/eval/text/index.js';
 import { cli, REPO_ROOT } from '../helpers.js';
 
@@ -83,6 +84,28 @@ describe('cxr eval on the bundled examples (the README first screen)', () => {
     const bad = await cli([...args, '--seed=99999999999']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--seed: out of range');
+  });
+  it('chexpert-f1 labels both sides with the rule labeler of the labels index', async () => {
+    const r = await cli([
+      'eval',
+      '--pred',
+      PRED,
+      '--ref',
+      REF,
+      '--metrics',
+      'chexpert-f1',
+      '--json',
+      '--bootstrap',
+      '0',
+    ]);
+    const got = JSON.parse(r.stdout).metrics.map((m: { name: string; value: number }) => [m.name, m.value]);
+    const want = labelF1Scores(
+      labelReports(examples.pred.map((p) => p.prediction)),
+      labelReports(examples.ref.map((p) => p.reference)),
+      RULE_LABELER,
+    ).map((s) => [s.name, s.value]);
+    expect(got).toEqual(want);
+    expect(JSON.parse(r.stdout).metrics[0].signature).toContain('|labeler:cxr-chexpert-rules|');
   });
   it('--csv has one row per number with its signature', async () => {
     const r = await cli(['eval', '--pred', PRED, '--ref', REF, '--csv', '--metrics', 'bleu4,rougeL']);
