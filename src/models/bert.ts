@@ -8,11 +8,13 @@
  *   logits_i = Wh_i · x_last[:, 0] + bh_i                                                i = 0..13
  *
  * Only the CLS row leaves the encoder, so the last layer computes its query, attention output and
- * feed-forward for that row alone (keys and values still cover every position).
+ * feed-forward for that row alone (keys and values still cover every position). Kernels: ONNX Runtime's fused
+ * Attention (q/k/v projection inside) for full layers, MultiHeadAttention for the one-row layer,
+ * SkipLayerNormalization for dense + residual + LayerNorm, BiasGelu.
  */
 import { inputError } from '../errors.js';
 import { Graph, type MatrixSource, op, type Scope } from '../onnx/index.js';
-import type { TensorSource } from '../weights/types.js';
+import type { TensorSource } from '../weights/index.js';
 
 export interface BertConfig {
   vocabSize: number;
@@ -190,14 +192,12 @@ function matrix(w: TensorSource, name: string): MatrixSource {
   return { out, in: inp, read: () => w.readFloat32(name) };
 }
 
-/**
- * Linear layers `names` (checkpoint prefixes) sharing the input x, as one MatMul: x · [W_a; W_b; ..]^T + [b_a; b_b; ..].
- * [.., in] -> [.., sum of outs]
- */
-function stackedLinear(s: Scope, w: TensorSource, x: string, names: string[]): string {
-  const weight = op.stackRows(names.map((n) => matrix(w, `${n}.weight`)));
-  const bias = s.tensor('bias', 'float32', [weight.out], async () => {
-    const out = new Float32Array(weight.out);
+/** Concatenated biases of the Linear layers `names` (checkpoint prefixes), one initializer [sum of outs]. */
+function stackedBias(s: Scope, w: TensorSource, names: string[]): string {
+  const sizes = names.map((n) => w.info(`${n}.bias`).shape[0]!);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  return s.tensor('bias', 'float32', [total], async () => {
+    const out = new Float32Array(total);
     let at = 0;
     for (const n of names) {
       const b = await w.readFloat32(`${n}.bias`);
@@ -206,7 +206,26 @@ function stackedLinear(s: Scope, w: TensorSource, x: string, names: string[]): s
     }
     return bytesOf(out);
   });
-  return op.linear(s, x, weight, { format: 'fp32', bias });
+}
+
+/** The weights of Linear layers `names` stacked and transposed: [in, sum of outs]. */
+function transposedWeight(s: Scope, w: TensorSource, names: string[]): string {
+  const m = op.stackRows(names.map((n) => matrix(w, `${n}.weight`)));
+  return s.tensor('weight', 'float32', [m.in, m.out], async () => {
+    const rows = await m.read(); // [out, in]
+    const t = new Float32Array(rows.length);
+    for (let r = 0; r < m.out; r++) for (let k = 0; k < m.in; k++) t[k * m.out + r] = rows[r * m.in + k]!;
+    return bytesOf(t);
+  });
+}
+
+/**
+ * Linear layers `names` sharing the input x, as one MatMul: x · [W_a; W_b; ..]^T + [b_a; b_b; ..].
+ * [.., in] -> [.., sum of outs]
+ */
+function stackedLinear(s: Scope, w: TensorSource, x: string, names: string[]): string {
+  const weight = op.stackRows(names.map((n) => matrix(w, `${n}.weight`)));
+  return op.linear(s, x, weight, { format: 'fp32', bias: stackedBias(s, w, names) });
 }
 
 function splitLast(s: Scope, x: string, sizes: number[]): string[] {
@@ -272,26 +291,25 @@ function encoderLayer(
   ];
   const attn = s.child('attn');
   const rows = clsOnly ? op.slice(attn, x, [0], [1], [1]) : x; // [B, Lq, H], Lq = 1 or L
-  let q: string;
-  let k: string;
-  let v: string;
+  let context: string; // [B, Lq, H]
   if (clsOnly) {
-    q = stackedLinear(attn.child('q_proj'), w, rows, [query]);
+    const q = stackedLinear(attn.child('q_proj'), w, rows, [query]);
     const kv = attn.child('kv_proj');
-    [k, v] = splitLast(kv, stackedLinear(kv, w, x, [key, value]), [H, H]) as [string, string];
+    const [k, v] = splitLast(kv, stackedLinear(kv, w, x, [key, value]), [H, H]) as [string, string];
+    // softmax(q k^T / sqrt(d) + (1 - mask) * float32.min) v per head
+    context = attn.op('MultiHeadAttention', [q, k, v, null, mask], {
+      domain: op.MS,
+      attrs: { num_heads: c.numAttentionHeads, mask_filter_value: { float: FLOAT32_MIN } },
+    });
   } else {
+    // The same attention with the q/k/v projection inside one contrib kernel.
     const qkv = attn.child('qkv_proj');
-    [q, k, v] = splitLast(qkv, stackedLinear(qkv, w, x, [query, key, value]), [H, H, H]) as [
-      string,
-      string,
-      string,
-    ];
+    const names = [query, key, value];
+    context = attn.op('Attention', [x, transposedWeight(qkv, w, names), stackedBias(qkv, w, names), mask], {
+      domain: op.MS,
+      attrs: { num_heads: c.numAttentionHeads, mask_filter_value: { float: FLOAT32_MIN } },
+    });
   }
-  // softmax(q k^T / sqrt(d) + (1 - mask) * float32.min) v per head: [B, Lq, H]
-  const context = attn.op('MultiHeadAttention', [q, k, v, null, mask], {
-    domain: op.MS,
-    attrs: { num_heads: c.numAttentionHeads, mask_filter_value: { float: FLOAT32_MIN } },
-  });
   const o = attn.child('o_proj');
   const a = denseAddNorm(
     o,
