@@ -5,38 +5,16 @@
  * Two conventions, reported under distinct names: uncertain as negative (LLaVA-Rad's plain columns) and uncertain
  * as positive (its `+` columns). Blank is negative. Macro averages include labels without support (F1 0).
  */
+
 import { type AdditiveStats, pairwiseSum, pointValue } from '../stats/index.js';
 import { type CorpusScore, LLAVA_RAD_RESAMPLING, type MetricSignature } from '../text/index.js';
+import { F1_CONDITIONS_5, F1_LABEL_ORDER, type LabelValue } from './chexpert/index.js';
 
 export const LABEL_F1_VERSION = '1';
 
-/** Column order of LLaVA-Rad's F1 (CheXbert head order); the macro mean sums in this order. */
-export const F1_LABEL_ORDER = [
-  'Enlarged Cardiomediastinum',
-  'Cardiomegaly',
-  'Lung Opacity',
-  'Lung Lesion',
-  'Edema',
-  'Consolidation',
-  'Pneumonia',
-  'Atelectasis',
-  'Pneumothorax',
-  'Pleural Effusion',
-  'Pleural Other',
-  'Fracture',
-  'Support Devices',
-  'No Finding',
-] as const;
+/** The label orders are defined with the observation names; the F1 API offers them too. */
+export { F1_CONDITIONS_5, F1_LABEL_ORDER };
 
-export const F1_CONDITIONS_5 = [
-  'Cardiomegaly',
-  'Edema',
-  'Consolidation',
-  'Atelectasis',
-  'Pleural Effusion',
-] as const;
-
-export type LabelValue = 1 | 0 | -1 | null;
 /** Labels of one report keyed by CheXpert observation name; a missing key is blank. */
 export type LabelRecord = Readonly<Record<string, LabelValue | undefined>>;
 

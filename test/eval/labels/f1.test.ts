@@ -1,6 +1,7 @@
 /** Label F1 against sklearn / LLaVA-Rad values stored in metric-refs (363 labelled pairs of the main group). */
 import { describe, expect, it } from 'vitest';
 import {
+  CHEXPERT_OBSERVATIONS,
   F1_LABEL_ORDER,
   type LabelConvention,
   type LabelRecord,
@@ -24,6 +25,10 @@ describe('label F1 (sklearn semantics, LLaVA-Rad conventions)', () => {
   it('uses the reference label order and the 363 included pairs', () => {
     expect(F1_LABEL_ORDER).toEqual(summary.label_order);
     expect(included.length).toBe(summary.n_pairs);
+  });
+
+  it('orders the same 14 observations as the rule labeler, each once', () => {
+    expect([...F1_LABEL_ORDER].sort()).toEqual([...CHEXPERT_OBSERVATIONS].sort());
   });
 
   const scores = labelF1Scores(preds, refs, 'reference-labels');

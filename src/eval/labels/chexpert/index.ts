@@ -9,6 +9,8 @@ export {
 export { labelReport, labelReports } from './labeler.js';
 export {
   CHEXPERT_OBSERVATIONS,
+  F1_CONDITIONS_5,
+  F1_LABEL_ORDER,
   type Labels14,
   type LabelValue,
   type Observation,
