@@ -4,20 +4,20 @@ import { join, resolve } from 'node:path';
 import { inputError } from '../errors.js';
 import {
   type AnswerFormat,
-  CHEXPROMPT_VERSION,
   type ChexpromptReport,
   chexprompt,
   chexpromptJson,
+  chexpromptMetricValues,
   chexpromptPerReport,
   defaultTemplate,
   formatChexpromptTable,
-  HEADLINE_METRICS,
   type JudgedPair,
+  judgedPairs,
   type PromptTemplate,
   parseTemplate,
   type ReportResult,
 } from '../eval/chexprompt/index.js';
-import { type MetricValue, type Pairs, readPairs } from '../eval/index.js';
+import { type MetricValue, type Pairs, writeAtomic } from '../eval/index.js';
 import type { BootstrapOptions } from '../eval/stats/index.js';
 import {
   AnswerCache,
@@ -32,7 +32,7 @@ import {
 } from '../judge/index.js';
 import { CHEXPROMPT_OPTIONS, DEFAULT_CONCURRENCY } from './chexprompt-options.js';
 import { type CliIO, type Command, flag, int, type ParsedArgs, str } from './command.js';
-import { bootstrapOptions, inputOptions, SHARED_EVAL_OPTIONS, stderrLogger, writeAtomic } from './eval.js';
+import { bootstrapOptions, readPairsOf, SHARED_EVAL_OPTIONS, stderrLogger } from './eval-options.js';
 
 const PROGRESS_EVERY_MS = 5_000;
 
@@ -239,7 +239,6 @@ texts, so a rerun costs nothing and an interrupted run resumes. An answer that c
     const pred = str(args, 'pred');
     if (pred === undefined)
       throw inputError('cli.missing_option', 'cxr chexprompt needs --pred FILE', { field: '--pred' });
-    const ref = str(args, 'ref');
     const log = stderrLogger(io, 'chexprompt', flag(args, 'quiet'));
     const bootstrap = bootstrapOptions(args);
     if (bootstrap.resamples === 0)
@@ -247,19 +246,8 @@ texts, so a rerun costs nothing and an interrupted run resumes. An answer that c
         field: '--bootstrap',
         expected: '>= 1',
       });
-    const pairs = await readPairs({
-      pred: resolve(io.cwd, pred),
-      ref: ref === undefined ? undefined : resolve(io.cwd, ref),
-      ...inputOptions(args),
-      onProgress: log,
-    });
-    for (const w of pairs.warnings) log(`warning: ${w}`);
-    const judged = pairs.ids.map((id, i) => ({
-      id,
-      candidate: pairs.predictions[i]!,
-      reference: pairs.references[i]!,
-    }));
-    const { report, seconds, judge } = await runJudged(judged, args, io, bootstrap, log);
+    const pairs = await readPairsOf(args, io, pred, log);
+    const { report, seconds, judge } = await runJudged(judgedPairs(pairs), args, io, bootstrap, log);
     const perReport = str(args, 'per-report');
     if (perReport !== undefined)
       await writeAtomic(resolve(io.cwd, perReport), chexpromptPerReport(report.results));
@@ -269,9 +257,6 @@ texts, so a rerun costs nothing and an interrupted run resumes. An answer that c
   },
 };
 
-/** Display scale of the aggregates: means and shares are plain numbers. */
-const CHEXPROMPT_SCALE = 1;
-
 /** `cxr eval --metrics ...,chexprompt`: judge the joined pairs and report the headline aggregates as metrics. */
 export async function chexpromptEvalMetrics(
   pairs: Pairs,
@@ -280,42 +265,12 @@ export async function chexpromptEvalMetrics(
   bootstrap: BootstrapOptions,
   log: (message: string) => void,
 ): Promise<MetricValue[]> {
-  const judged = pairs.ids.map((id, i) => ({
-    id,
-    candidate: pairs.predictions[i]!,
-    reference: pairs.references[i]!,
-  }));
-  const { report } = await runJudged(judged, args, io, bootstrap, log);
+  const { report } = await runJudged(judgedPairs(pairs), args, io, bootstrap, log);
   const { failed, reports } = report.aggregate;
   if (failed > 0) {
     const warning = `chexprompt: ${failed} of ${reports} reports failed (unreadable answers or judge errors) and are left out`;
     pairs.warnings.push(warning);
     log(`warning: ${warning}`);
   }
-  return HEADLINE_METRICS.flatMap((name) => {
-    const e = report.aggregate.metrics[name];
-    if (!e) return [];
-    const metricName = `chexprompt_${name}`;
-    return [
-      {
-        name: metricName,
-        value: e.value,
-        low: e.low,
-        high: e.high,
-        point: e.point,
-        convention: e.resamples === 0 ? 'none' : e.convention,
-        scale: CHEXPROMPT_SCALE,
-        signature: `${metricName}|${report.signature}|scored:${report.aggregate.scored}|failed:${failed}`,
-        details: {
-          name: metricName,
-          version: CHEXPROMPT_VERSION,
-          compat: 'chexprompt',
-          tokenizer: 'none',
-          case: 'mixed',
-          smoothing: 'none',
-          options: { signature: report.signature, scored: report.aggregate.scored, failed },
-        },
-      },
-    ];
-  });
+  return chexpromptMetricValues(report);
 }

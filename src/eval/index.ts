@@ -1,5 +1,12 @@
 export { type CompareOptions, type Comparison, compareSystems, type SystemResult } from './compare.js';
 export {
+  type ComparisonDocument,
+  comparisonCsv,
+  comparisonHtml,
+  comparisonJson,
+  comparisonTable,
+} from './compare-format.js';
+export {
   type EvalOptions,
   type EvalResult,
   estimates,
@@ -19,6 +26,7 @@ export {
 } from './format.js';
 export { escapeHtml, type HtmlReport, renderHtml } from './html.js';
 export { DEFAULT_METRICS, METRICS, parseMetricList, RULE_LABELER } from './metrics.js';
+export { writeAtomic } from './output.js';
 export {
   DEFAULT_MAX_CHARS,
   type PairInputOptions,

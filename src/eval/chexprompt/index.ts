@@ -23,7 +23,9 @@ export {
   type ChexpromptOptions,
   type ChexpromptReport,
   chexprompt,
+  chexpromptMetricValues,
   chexpromptSignature,
+  judgedPairs,
 } from './metric.js';
 export { type ParseResult, parseAnswer } from './parse.js';
 export {

@@ -1,6 +1,7 @@
 /** CheXprompt end to end: judge every pair, aggregate, and sign the numbers so they can be reproduced. */
+import type { MetricValue, Pairs } from '../index.js';
 import { type BootstrapOptions, bootstrapSignature } from '../stats/index.js';
-import { aggregate, type ChexpromptAggregate } from './aggregate.js';
+import { aggregate, type ChexpromptAggregate, HEADLINE_METRICS } from './aggregate.js';
 import type { CountRow } from './counts.js';
 import {
   DEFAULT_PARSE_RETRIES,
@@ -57,4 +58,47 @@ export async function chexprompt(pairs: JudgedPair[], options: ChexpromptOptions
     usage: run.usage,
     promptHash: run.promptHash,
   };
+}
+
+/** The joined pairs of `readPairs` as the judge's input: the prediction is the candidate. */
+export function judgedPairs(pairs: Pairs): JudgedPair[] {
+  return pairs.ids.map((id, i) => ({
+    id,
+    candidate: pairs.predictions[i]!,
+    reference: pairs.references[i]!,
+  }));
+}
+
+/** Display scale of the aggregates: means and shares are plain numbers. */
+const CHEXPROMPT_SCALE = 1;
+
+/** The headline aggregates as metric values beside the model-free metrics of `cxr eval`. */
+export function chexpromptMetricValues(report: ChexpromptReport): MetricValue[] {
+  const { failed, scored } = report.aggregate;
+  return HEADLINE_METRICS.flatMap((name) => {
+    const e = report.aggregate.metrics[name];
+    if (!e) return [];
+    const metricName = `chexprompt_${name}`;
+    return [
+      {
+        name: metricName,
+        value: e.value,
+        low: e.low,
+        high: e.high,
+        point: e.point,
+        convention: e.resamples === 0 ? 'none' : e.convention,
+        scale: CHEXPROMPT_SCALE,
+        signature: `${metricName}|${report.signature}|scored:${scored}|failed:${failed}`,
+        details: {
+          name: metricName,
+          version: CHEXPROMPT_VERSION,
+          compat: 'chexprompt',
+          tokenizer: 'none',
+          case: 'mixed',
+          smoothing: 'none',
+          options: { signature: report.signature, scored, failed },
+        },
+      },
+    ];
+  });
 }
