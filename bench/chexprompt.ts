@@ -7,7 +7,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCli } from '../src/cli/main.js';
 import {
@@ -15,9 +15,10 @@ import {
   FakeChatServer,
   type Fault,
   heuristicAnswer,
-} from '../test/judge/fake-server.js';
+} from './support/fake-judge-server.js';
+import { DATA } from './support/paths.js';
 
-const DATA = resolve(import.meta.dirname, '..', '..', 'shared', 'data', 'iu-xray', 'reports.dev.jsonl');
+const REPORTS = join(DATA, 'iu-xray', 'reports.dev.jsonl');
 /** Candidates are the reference itself for every IDENTICAL_EVERY-th report, another report's findings otherwise. */
 const IDENTICAL_EVERY = 3;
 const OTHER_REPORT_OFFSET = 7;
@@ -64,7 +65,7 @@ async function cxr(args: string[]): Promise<RunDoc> {
 }
 
 function writePairs(dir: string, n: number): { pred: string; ref: string; count: number } {
-  const reports = readFileSync(DATA, 'utf8')
+  const reports = readFileSync(REPORTS, 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { uid: number; findings: string | null })

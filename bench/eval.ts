@@ -3,23 +3,14 @@
  * 616 metric-refs pairs (../shared/data/metric-refs/dev.jsonl), repeated until each measurement takes >= 1 s.
  */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { evaluate, METRICS } from '../src/eval/index.js';
 import { labelF1Scores, labelReports } from '../src/eval/labels/index.js';
 import { bootstrapMany } from '../src/eval/stats/index.js';
+import { DATA } from './support/paths.js';
 
 const MIN_SECONDS = 1;
-const DATA = resolve(
-  fileURLToPath(import.meta.url),
-  '..',
-  '..',
-  '..',
-  'shared',
-  'data',
-  'metric-refs',
-  'dev.jsonl',
-);
+const PAIRS = join(DATA, 'metric-refs', 'dev.jsonl');
 
 interface Row {
   name: string;
@@ -44,7 +35,7 @@ export async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
   const roundsAt = argv.indexOf('--rounds');
   const rounds = roundsAt >= 0 ? Number(argv[roundsAt + 1]) : 3;
-  const rows = readFileSync(join(DATA), 'utf8')
+  const rows = readFileSync(PAIRS, 'utf8')
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as { prediction: string; reference: string });

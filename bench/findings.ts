@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { importBundle, openBundleModel, runFindings, type StageTimings } from '../src/llava/index.js';
-import { FIXTURES } from '../test/helpers.js';
+import { FIXTURES } from './support/paths.js';
 
 const TINY_A = join(FIXTURES, 'oracle', 'tiny-a');
 const DEFAULT_IMAGE = join(FIXTURES, 'preprocess', 'inputs', 'CXR7_IM-2263-1001.png');

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { loadImage, preprocessImage } from '../src/image/index.js';
-import { DATA } from '../test/helpers.js';
-import { encodeFrame, type ImageSpec, jpeg8to12, makeDicom, SYNTAX } from '../test/image/make-dicom.js';
-import { png16 as encodePng16 } from '../test/image/make-png.js';
+import { encodeFrame, type ImageSpec, jpeg8to12, makeDicom, SYNTAX } from './support/make-dicom.js';
+import { png16 as encodePng16 } from './support/make-png.js';
+import { DATA } from './support/paths.js';
 
 const WIDTH = 2500;
 const HEIGHT = 3000;

@@ -4,19 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { labelReports } from '../src/eval/labels/chexpert/index.js';
+import { labelReports } from '../src/eval/labels/index.js';
+import { DATA } from './support/paths.js';
 
-const REPORTS = join(
-  fileURLToPath(import.meta.url),
-  '..',
-  '..',
-  '..',
-  'shared',
-  'data',
-  'iu-xray',
-  'reports.dev.jsonl',
-);
+const REPORTS = join(DATA, 'iu-xray', 'reports.dev.jsonl');
 
 export async function main(argv: string[]): Promise<void> {
   const at = argv.indexOf('--rounds');

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeChatServer, heuristicAnswer } from '../../bench/support/fake-judge-server.js';
 import { cli } from '../helpers.js';
-import { FakeChatServer, heuristicAnswer } from '../judge/fake-server.js';
 
 let dir: string;
 let file: string;

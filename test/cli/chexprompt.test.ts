@@ -2,14 +2,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cli, DATA } from '../helpers.js';
 import {
   type ChatRequestBody,
   FakeChatServer,
   type Fault,
   heuristicAnswer,
   pairOf,
-} from '../judge/fake-server.js';
+} from '../../bench/support/fake-judge-server.js';
+import { cli, DATA } from '../helpers.js';
 import { writeTinyLlama } from '../judge/tiny-llama.js';
 
 const N = 40;

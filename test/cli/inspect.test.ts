@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { type Item, makeDicom, SYNTAX, testPattern } from '../../bench/support/make-dicom.js';
 import { cli, DATA } from '../helpers.js';
-import { type Item, makeDicom, SYNTAX, testPattern } from '../image/make-dicom.js';
 
 const IMG = join(DATA, 'images');
 const SIIM = join(IMG, '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm');

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { makeDicom, SYNTAX, testPattern } from '../../bench/support/make-dicom.js';
 import { readNpy } from '../../src/util/npy.js';
 import { cli, DATA, FIXTURES } from '../helpers.js';
-import { makeDicom, SYNTAX, testPattern } from '../image/make-dicom.js';
 
 const TINY = join(FIXTURES, 'oracle', 'tiny-a', 'golden', 'pixels');
 const INPUT = join(FIXTURES, 'preprocess', 'inputs', 'oracle_odd_CXR3_from_IU.png');

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  type ChatRequestBody,
+  FakeChatServer,
+  type Fault,
+  heuristicAnswer,
+  pairOf,
+} from '../../bench/support/fake-judge-server.js';
+import {
   chexprompt,
   defaultTemplate,
   type JudgedPair,
@@ -9,13 +16,6 @@ import {
 } from '../../src/eval/chexprompt/index.js';
 import { mean } from '../../src/eval/stats/index.js';
 import { AnswerCache, JudgeFatalError, LimitedJudge, openAIJudge } from '../../src/judge/index.js';
-import {
-  type ChatRequestBody,
-  FakeChatServer,
-  type Fault,
-  heuristicAnswer,
-  pairOf,
-} from '../judge/fake-server.js';
 
 const PAIRS: JudgedPair[] = [
   {

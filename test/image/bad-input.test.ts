@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { type ImageSpec, makeDicom, SYNTAX, testPattern } from '../../bench/support/make-dicom.js';
 import { CxrError } from '../../src/errors.js';
 import { type LoadOptions, loadImage } from '../../src/image/index.js';
 import { cli, DATA } from '../helpers.js';
-import { type ImageSpec, makeDicom, SYNTAX, testPattern } from './make-dicom.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cxr-bad-'));
 const IMG = join(DATA, 'images');

@@ -2,8 +2,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type LoadOptions, loadImage, preprocessImage } from '../../src/image/index.js';
-import { DATA } from '../helpers.js';
 import {
   encodeFrame,
   type ImageSpec,
@@ -12,7 +10,9 @@ import {
   makeDicom,
   SYNTAX,
   testPattern,
-} from './make-dicom.js';
+} from '../../bench/support/make-dicom.js';
+import { type LoadOptions, loadImage, preprocessImage } from '../../src/image/index.js';
+import { DATA } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cxr-dicom-'));
 let count = 0;

@@ -7,11 +7,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { makeDicom, SYNTAX, testPattern } from '../../bench/support/make-dicom.js';
 import { isCxrError } from '../../src/errors.js';
 import { Mt19937 } from '../../src/eval/stats/index.js';
 import { loadImage } from '../../src/image/index.js';
 import { DATA, FIXTURES } from '../helpers.js';
-import { makeDicom, SYNTAX, testPattern } from './make-dicom.js';
 
 const SEED = 20_240_601;
 const CASES_PER_FILE = 24;

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { encodePng, findChunk, png16 } from '../../bench/support/make-png.js';
 import { inspectImage, loadImage, preprocessImage } from '../../src/image/index.js';
-import { encodePng, findChunk, png16 } from './make-png.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cxr-raster-'));
 

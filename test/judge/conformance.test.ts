@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeChatServer, heuristicAnswer } from '../../bench/support/fake-judge-server.js';
 import { answerSchema, defaultTemplate, parseAnswer, renderPrompt } from '../../src/eval/chexprompt/index.js';
 import { DEFAULT_LIMITS, ggufJudge, type Judge, LimitedJudge, openAIJudge } from '../../src/judge/index.js';
-import { FakeChatServer, heuristicAnswer } from './fake-server.js';
 import { writeTinyLlama } from './tiny-llama.js';
 
 interface Implementation {

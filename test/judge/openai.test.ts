@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeChatServer, type FakeServerOptions, type Fault } from '../../bench/support/fake-judge-server.js';
 import {
   createJudge,
   JudgeFatalError,
@@ -9,7 +10,6 @@ import {
   parseJudgeSpec,
   retryAfter,
 } from '../../src/judge/index.js';
-import { FakeChatServer, type FakeServerOptions, type Fault } from './fake-server.js';
 
 const request: JudgeRequest = { messages: [{ role: 'user', content: 'Count the errors.' }] };
 const SECRET = 'sk-test-secret-never-printed';
