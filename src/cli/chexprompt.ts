@@ -9,6 +9,7 @@ import {
   chexpromptJson,
   chexpromptMetricValues,
   chexpromptPerReport,
+  DEFAULT_PARSE_RETRIES,
   defaultTemplate,
   formatChexpromptTable,
   type JudgedPair,
@@ -22,6 +23,8 @@ import type { BootstrapOptions } from '../eval/stats/index.js';
 import {
   AnswerCache,
   createJudge,
+  DEFAULT_GGUF_CONTEXT,
+  DEFAULT_JUDGE_PARAMS,
   DEFAULT_LIMITS,
   type JudgeSettings,
   type JudgeSpec,
@@ -35,6 +38,7 @@ import { type CliIO, type Command, flag, int, type ParsedArgs, str } from './com
 import { bootstrapOptions, readPairsOf, SHARED_EVAL_OPTIONS, stderrLogger } from './eval-options.js';
 
 const PROGRESS_EVERY_MS = 5_000;
+const MS_PER_SECOND = 1000;
 
 const pick = (names: string[]) => Object.fromEntries(names.map((n) => [n, SHARED_EVAL_OPTIONS[n]!]));
 
@@ -104,8 +108,8 @@ function judgeSettings(
   const spec = parseJudgeSpec(text);
   const settings: JudgeSettings = {
     params: {
-      temperature: num(args, 'temperature', 0),
-      maxTokens: int(args, 'max-tokens', 128),
+      temperature: num(args, 'temperature', DEFAULT_JUDGE_PARAMS.temperature),
+      maxTokens: int(args, 'max-tokens', DEFAULT_JUDGE_PARAMS.maxTokens),
       ...(str(args, 'judge-seed') === undefined ? {} : { seed: int(args, 'judge-seed', 0) }),
     },
     apiKey: apiKey(spec, io.env),
@@ -113,7 +117,7 @@ function judgeSettings(
     azureApiVersion: str(args, 'api-version') ?? io.env.OPENAI_API_VERSION,
     structured: flag(args, 'structured'),
     limitField: flag(args, 'max-completion-tokens') ? 'max_completion_tokens' : 'max_tokens',
-    ggufContextSize: int(args, 'context', 4096),
+    ggufContextSize: int(args, 'context', DEFAULT_GGUF_CONTEXT),
     ggufThreads: str(args, 'threads') === undefined ? undefined : int(args, 'threads', 1),
   };
   return { spec, text, settings };
@@ -142,7 +146,7 @@ function progress(total: number, log: (message: string) => void): (r: ReportResu
     if (now - lastLog < PROGRESS_EVERY_MS) return;
     lastLog = now;
     log(
-      `${done}/${total} judged, ${failed} failed, ${(done / ((now - started) / 1000)).toFixed(1)} reports/s`,
+      `${done}/${total} judged, ${failed} failed, ${(done / ((now - started) / MS_PER_SECOND)).toFixed(1)} reports/s`,
     );
   };
 }
@@ -160,12 +164,12 @@ export async function runJudged(
   const formatArg = answerFormat(args);
   const prompt = template(args, io);
   const price = pricing(args);
-  const parseRetries = int(args, 'parse-retries', 2);
+  const parseRetries = int(args, 'parse-retries', DEFAULT_PARSE_RETRIES);
   const limits = {
     ...DEFAULT_LIMITS,
     concurrency: Math.floor(num(args, 'concurrency', DEFAULT_CONCURRENCY, 1)),
-    requestsPerMinute: num(args, 'rpm', 0),
-    timeoutMs: num(args, 'timeout', 60) * 1000,
+    requestsPerMinute: num(args, 'rpm', DEFAULT_LIMITS.requestsPerMinute),
+    timeoutMs: num(args, 'timeout', DEFAULT_LIMITS.timeoutMs / MS_PER_SECOND) * MS_PER_SECOND,
     maxRetries: int(args, 'retries', DEFAULT_LIMITS.maxRetries),
   };
   const judge = new LimitedJudge(await createJudge(spec, settings), limits);
@@ -188,7 +192,7 @@ export async function runJudged(
       bootstrap,
       onResult: progress(pairs.length, log),
     });
-    return { report, seconds: (Date.now() - started) / 1000, judge };
+    return { report, seconds: (Date.now() - started) / MS_PER_SECOND, judge };
   } finally {
     await judge.close();
     cache?.close();

@@ -14,13 +14,13 @@ import type {
   LlamaModel,
 } from 'node-llama-cpp';
 import {
-  DEFAULT_JUDGE_PARAMS,
   type Judge,
   type JudgeAnswer,
   JudgeFatalError,
   type JudgeParams,
   type JudgeRequest,
   JudgeRequestError,
+  judgeParams,
 } from './types.js';
 
 /** Context window when the user does not choose one: room for the CheXprompt prompt and two long reports. */
@@ -54,7 +54,7 @@ export async function ggufJudge(options: GgufJudgeOptions): Promise<Judge> {
     contextSize,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   });
-  const params: JudgeParams = { ...DEFAULT_JUDGE_PARAMS, ...options.params };
+  const params = judgeParams(options.params);
   return new GgufJudge(lib.LlamaChatSession, llama, model, context, basename(options.modelPath), params);
 }
 

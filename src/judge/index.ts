@@ -3,6 +3,7 @@ export { DEFAULT_GGUF_CONTEXT, type GgufJudgeOptions, ggufJudge } from './gguf.j
 export { GGUF_ALIGNMENT, type GgufTensor, type GgufValue, gguf, writeGguf } from './gguf-writer.js';
 export {
   DEFAULT_AZURE_API_VERSION,
+  type LimitField,
   OPENAI_BASE_URL,
   type OpenAIJudgeOptions,
   openAIJudge,
@@ -34,6 +35,7 @@ export {
   type JudgeRequest,
   JudgeRequestError,
   JudgeTransientError,
+  judgeParams,
   type Pricing,
   type TokenUsage,
   type TransientReason,

@@ -5,7 +5,6 @@
  */
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError, AzureOpenAI } from 'openai';
 import {
-  DEFAULT_JUDGE_PARAMS,
   type Judge,
   type JudgeAnswer,
   JudgeFatalError,
@@ -13,6 +12,7 @@ import {
   type JudgeRequest,
   JudgeRequestError,
   JudgeTransientError,
+  judgeParams,
 } from './types.js';
 
 export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -22,6 +22,9 @@ export const DEFAULT_AZURE_API_VERSION = '2024-10-21';
 const NO_KEY = 'no-key';
 /** The scheduler times attempts out; this only stops the SDK from imposing its own shorter default. */
 const SDK_TIMEOUT_MS = 30 * 60_000;
+
+/** The request field that carries the answer limit. */
+export type LimitField = 'max_tokens' | 'max_completion_tokens';
 
 export interface OpenAIJudgeOptions {
   kind: 'openai' | 'azure' | 'http';
@@ -36,7 +39,7 @@ export interface OpenAIJudgeOptions {
   /** Ask for JSON-schema structured output (`response_format`); only for servers that support it. */
   structured?: boolean;
   /** OpenAI's reasoning models take the answer limit only as `max_completion_tokens`. */
-  limitField?: 'max_tokens' | 'max_completion_tokens';
+  limitField?: LimitField;
 }
 
 export function openAIJudge(options: OpenAIJudgeOptions): Judge {
@@ -51,7 +54,7 @@ export function openAIJudge(options: OpenAIJudgeOptions): Judge {
           deployment: options.model,
         })
       : new OpenAI({ ...common, baseURL: options.baseURL ?? OPENAI_BASE_URL });
-  const params: JudgeParams = { ...DEFAULT_JUDGE_PARAMS, ...options.params };
+  const params = judgeParams(options.params);
   const structured = options.structured ?? false;
 
   return {

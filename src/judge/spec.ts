@@ -10,8 +10,13 @@ import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { inputError } from '../errors.js';
 import { ggufJudge } from './gguf.js';
-import { DEFAULT_AZURE_API_VERSION, OPENAI_BASE_URL, openAIJudge } from './openai.js';
-import type { Judge, JudgeParams } from './types.js';
+import {
+  DEFAULT_AZURE_API_VERSION,
+  OPENAI_BASE_URL,
+  type OpenAIJudgeOptions,
+  openAIJudge,
+} from './openai.js';
+import type { Judge } from './types.js';
 
 export const OLLAMA_BASE_URL = 'http://127.0.0.1:11434/v1';
 
@@ -57,16 +62,13 @@ export function parseJudgeSpec(spec: string): JudgeSpec {
   }
 }
 
+/** The settings every HTTP judge takes, as `openAIJudge` documents them. */
+type HttpSettings = Pick<OpenAIJudgeOptions, 'apiKey' | 'params' | 'structured' | 'limitField'>;
+
 /** Everything a spec leaves open; the CLI fills it from options and the environment. */
-export interface JudgeSettings {
-  params?: Partial<JudgeParams>;
-  apiKey?: string;
+export interface JudgeSettings extends HttpSettings {
   azureEndpoint?: string;
   azureApiVersion?: string;
-  /** JSON-schema structured output for HTTP judges that support it. */
-  structured?: boolean;
-  /** Send the answer limit as `max_completion_tokens` (OpenAI reasoning models). */
-  limitField?: 'max_tokens' | 'max_completion_tokens';
   ggufContextSize?: number;
   ggufThreads?: number;
 }
@@ -130,6 +132,6 @@ export async function createJudge(spec: JudgeSpec, settings: JudgeSettings = {})
   }
 }
 
-function httpSettings(s: JudgeSettings) {
+function httpSettings(s: JudgeSettings): HttpSettings {
   return { apiKey: s.apiKey, params: s.params, structured: s.structured, limitField: s.limitField };
 }

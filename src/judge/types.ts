@@ -55,6 +55,11 @@ export interface Pricing {
 /** The paper's settings (SPEC.md §5): temperature 0, at most 128 output tokens. */
 export const DEFAULT_JUDGE_PARAMS: JudgeParams = { temperature: 0, maxTokens: 128 };
 
+/** The paper's settings with the user's changes on top. */
+export function judgeParams(given: Partial<JudgeParams> = {}): JudgeParams {
+  return { ...DEFAULT_JUDGE_PARAMS, ...given };
+}
+
 export type TransientReason = 'timeout' | 'rate_limit' | 'server' | 'connection';
 
 /**
