@@ -4,6 +4,7 @@
  * knows exactly which sample values are stored.
  */
 import { crc32, deflateSync } from 'node:zlib';
+import { concat } from './make-dicom.js';
 
 export interface PngSpec {
   width: number;
@@ -52,13 +53,7 @@ export function encodePng(spec: PngSpec): Uint8Array {
     chunk('IDAT', deflateSync(rows)),
     chunk('IEND', new Uint8Array(0)),
   ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 export function png16(words: Uint16Array, width: number, height: number): Uint8Array {

@@ -20,7 +20,8 @@ export interface RecordStats {
   nanLiteralRows: number;
 }
 
-const JSONL_EXTENSIONS = new Set(['.jsonl', '.ndjson', '.json']);
+/** File extensions read as JSON Lines. */
+export const JSONL_EXTENSIONS: ReadonlySet<string> = new Set(['.jsonl', '.ndjson', '.json']);
 
 export function formatOf(file: string, explicit?: string): FileFormat {
   if (explicit === 'jsonl' || explicit === 'csv') return explicit;

@@ -5,7 +5,7 @@
 import { extname } from 'node:path';
 import { inputError } from '../../../errors.js';
 import { readLines } from '../../lines.js';
-import { readRecords } from '../../records.js';
+import { JSONL_EXTENSIONS, readRecords } from '../../records.js';
 import { CHEXPERT_OBSERVATIONS, type Labels14, type LabelValue } from './observations.js';
 
 export type ReportFormat = 'jsonl' | 'csv' | 'text';
@@ -32,7 +32,7 @@ export function reportFormatOf(file: string, explicit?: string): ReportFormat {
     });
   }
   const ext = extname(file).toLowerCase();
-  if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl';
+  if (JSONL_EXTENSIONS.has(ext)) return 'jsonl';
   if (ext === '.csv') return 'csv';
   return 'text';
 }
