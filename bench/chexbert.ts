@@ -5,14 +5,20 @@
  * with random weights, distinct per tensor, on reports of 100 and 512 tokens, at 1 and 2 threads. When Debian's
  * python3-torch is importable by /usr/bin/python3, the same model with the same weights and ids runs in PyTorch
  * (eager, as Hugging Face's BertModel computes it) in the same script, and the logits of both are compared.
- * Each row is the best of --repeat runs (the machine may be shared).
+ * cxr and PyTorch passes alternate and each row is the best of --repeat passes (the machine may be shared).
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { ChexbertLabeler, type ChexbertResult } from '../src/eval/labels/chexbert-labeler.js';
+import {
+  ChexbertLabeler,
+  DEFAULT_BATCH_TOKENS,
+  DEFAULT_MAX_BATCH,
+} from '../src/eval/labels/chexbert-labeler.js';
 import { BERT_BASE_UNCASED, type BertConfig, chexbertWeightShapes } from '../src/models/index.js';
 import { WordPieceTokenizer } from '../src/tokenizer/index.js';
 import { EntrySource, type TensorEntry } from '../src/weights/index.js';
@@ -21,7 +27,8 @@ const PYTHON = '/usr/bin/python3';
 /** Uniform weights in [-WEIGHT_RANGE, WEIGHT_RANGE]: BERT-like magnitudes keep activations realistic. */
 const WEIGHT_RANGE = 0.05;
 const FIRST_REAL_ID = 1000;
-const WARMUP_RUNS = 1;
+/** Reports labelled once before timing (session warm-up). */
+const WARMUP_REPORTS = 2;
 
 interface Row {
   engine: string;
@@ -85,29 +92,17 @@ function randomReports(count: number, tokens: number, c: BertConfig, seed: numbe
   ]);
 }
 
-async function timeOnnx(
-  source: EntrySource,
-  reports: number[][],
-  threads: number,
-  repeat: number,
-): Promise<{ seconds: number; logits: number[][][] }> {
-  const tokenizer = new WordPieceTokenizer(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
-  const labeler = await ChexbertLabeler.fromTensors(source, tokenizer, BERT_BASE_UNCASED, { threads });
-  try {
-    for (let i = 0; i < WARMUP_RUNS; i++) await labeler.labelIds(reports.slice(0, 2));
-    let best = Number.POSITIVE_INFINITY;
-    let results: ChexbertResult[] = [];
-    for (let i = 0; i < repeat; i++) {
-      const start = performance.now();
-      results = await labeler.labelIds(reports);
-      best = Math.min(best, (performance.now() - start) / 1000);
-    }
-    return { seconds: best, logits: results.map((r) => r.logits) };
-  } finally {
-    await labeler.close();
-  }
+/** Wall time of `run`, in seconds. */
+async function timed<T>(run: () => Promise<T>): Promise<{ seconds: number; value: T }> {
+  const start = performance.now();
+  const value = await run();
+  return { seconds: (performance.now() - start) / 1000, value };
 }
 
+/**
+ * The same model in PyTorch eager mode, as Hugging Face's BertModel computes it (full last layer). It serves one
+ * request per stdin line (`{"run": i}`) so its passes interleave with cxr's on a shared machine.
+ */
 const TORCH_SCRIPT = `
 import json, math, sys, time
 import numpy as np, torch
@@ -134,42 +129,43 @@ def forward(ids, mask):
         x = F.layer_norm(lin(F.gelu(lin(a, 'intermediate.dense')), 'output.dense') + a, (H,), W[p + 'output.LayerNorm.weight'], W[p + 'output.LayerNorm.bias'], eps)
     cls = x[:, 0]
     return torch.cat([F.linear(cls, W['linear_heads.%d.weight' % h], W['linear_heads.%d.bias' % h]) for h in range(14)], 1)
-out = []
-for run in spec['runs']:
+print(json.dumps({'torch': torch.__version__}), flush=True)
+for line in sys.stdin:
+    run = spec['runs'][json.loads(line)['run']]
     torch.set_num_threads(run['threads'])
     ids = torch.from_numpy(np.fromfile(d + '/' + run['ids'], dtype=np.int64).reshape(run['count'], run['tokens']))
     with torch.inference_mode():
-        forward(ids[:2], torch.ones(2, run['tokens']))
-        seconds = float('inf')
-        for _ in range(spec['repeat']):
-            start = time.perf_counter(); logits = []
-            for b in range(0, run['count'], run['batch']):
-                chunk = ids[b:b + run['batch']]
-                logits.append(forward(chunk, torch.ones(chunk.shape, dtype=torch.float32)))
-            seconds = min(seconds, time.perf_counter() - start)
-    out.append({'seconds': seconds, 'logits': torch.cat(logits).tolist()})
-print(json.dumps({'torch': torch.__version__, 'runs': out}))
+        start = time.perf_counter(); logits = []
+        for b in range(0, run['count'], run['batch']):
+            chunk = ids[b:b + run['batch']]
+            logits.append(forward(chunk, torch.ones(chunk.shape, dtype=torch.float32)))
+        seconds = time.perf_counter() - start
+    print(json.dumps({'seconds': seconds, 'logits': torch.cat(logits).tolist()}), flush=True)
 `;
 
 function torchAvailable(): boolean {
   return spawnSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
 }
 
-interface TorchRun {
+interface BenchRun {
   tokens: number;
   threads: number;
   reports: number[][];
+  /** Reports per batch: what cxr's batch planner makes of these equal lengths, given to PyTorch too. */
   batch: number;
 }
 
-/** Run every configuration in one python process (weights loaded once). */
-function timeTorch(
-  weights: RandomTensor[],
-  runs: TorchRun[],
-  repeat: number,
-): { version: string; runs: { seconds: number; logits: number[][] }[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'cxr-bench-chexbert-'));
-  try {
+/** A python3-torch process holding the weights and every run's ids; `pass(i)` times one pass of run i. */
+class TorchWorker {
+  private constructor(
+    private readonly child: ChildProcessByStdio<Writable, Readable, null>,
+    private readonly lines: AsyncIterator<string>,
+    private readonly dir: string,
+    readonly version: string,
+  ) {}
+
+  static async start(weights: RandomTensor[], runs: BenchRun[]): Promise<TorchWorker> {
+    const dir = mkdtempSync(join(tmpdir(), 'cxr-bench-chexbert-'));
     const tensors: Array<[string, number[], number]> = [];
     const flat = new Float32Array(weights.reduce((n, t) => n + t.data.length, 0));
     let offset = 0;
@@ -179,10 +175,11 @@ function timeTorch(
       offset += t.data.length;
     }
     writeFileSync(join(dir, 'weights.f32'), new Uint8Array(flat.buffer));
-    const c = BERT_BASE_UNCASED;
     const specRuns = runs.map((r, i) => {
-      const ids = BigInt64Array.from(r.reports.flat(), (v) => BigInt(v));
-      writeFileSync(join(dir, `ids${i}.i64`), new Uint8Array(ids.buffer));
+      writeFileSync(
+        join(dir, `ids${i}.i64`),
+        new Uint8Array(BigInt64Array.from(r.reports.flat(), BigInt).buffer),
+      );
       return {
         ids: `ids${i}.i64`,
         count: r.reports.length,
@@ -191,22 +188,37 @@ function timeTorch(
         batch: r.batch,
       };
     });
+    const c = BERT_BASE_UNCASED;
     const spec = {
       tensors,
       hidden: c.hiddenSize,
       heads: c.numAttentionHeads,
       layers: c.numHiddenLayers,
       eps: c.layerNormEps,
-      repeat,
       runs: specRuns,
     };
     writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
-    const p = spawnSync(PYTHON, ['-c', TORCH_SCRIPT, dir], { encoding: 'utf8', maxBuffer: 1 << 28 });
-    if (p.status !== 0) throw new Error(`python3-torch run failed: ${p.stderr}`);
-    const parsed = JSON.parse(p.stdout) as { torch: string; runs: { seconds: number; logits: number[][] }[] };
-    return { version: parsed.torch, runs: parsed.runs };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    const child = spawn(PYTHON, ['-c', TORCH_SCRIPT, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const hello = await lines.next();
+    if (hello.done) throw new Error('python3-torch worker exited before loading the model');
+    return new TorchWorker(child, lines, dir, (JSON.parse(hello.value) as { torch: string }).torch);
+  }
+
+  private async next(): Promise<string> {
+    const { value, done } = await this.lines.next();
+    if (done) throw new Error('python3-torch worker exited');
+    return value;
+  }
+
+  async pass(run: number): Promise<{ seconds: number; logits: number[][] }> {
+    this.child.stdin.write(`${JSON.stringify({ run })}\n`);
+    return JSON.parse(await this.next()) as { seconds: number; logits: number[][] };
+  }
+
+  close(): void {
+    this.child.stdin.end();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -218,6 +230,50 @@ function maxDiff(onnx: number[][][], torch: number[][]): number {
     });
   });
   return m;
+}
+
+/** One configuration: cxr and PyTorch passes alternate, `repeat` each; the best of each is kept. */
+async function measure(
+  source: EntrySource,
+  run: BenchRun,
+  index: number,
+  repeat: number,
+  torch?: TorchWorker,
+): Promise<Row[]> {
+  const tokenizer = new WordPieceTokenizer(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
+  const labeler = await ChexbertLabeler.fromTensors(source, tokenizer, BERT_BASE_UNCASED, {
+    threads: run.threads,
+  });
+  const best = { onnx: Number.POSITIVE_INFINITY, torch: Number.POSITIVE_INFINITY };
+  let diff: number | undefined;
+  try {
+    await labeler.labelIds(run.reports.slice(0, WARMUP_REPORTS));
+    for (let i = 0; i < repeat; i++) {
+      const onnx = await timed(() => labeler.labelIds(run.reports));
+      best.onnx = Math.min(best.onnx, onnx.seconds);
+      if (!torch) continue;
+      const t = await torch.pass(index);
+      best.torch = Math.min(best.torch, t.seconds);
+      diff = maxDiff(
+        onnx.value.map((r) => r.logits),
+        t.logits,
+      );
+    }
+  } finally {
+    await labeler.close();
+  }
+  const row = (engine: string, seconds: number, maxAbsLogitDiff?: number): Row => ({
+    engine,
+    tokens: run.tokens,
+    threads: run.threads,
+    reports: run.reports.length,
+    seconds,
+    reportsPerSecond: run.reports.length / seconds,
+    maxAbsLogitDiff,
+  });
+  return torch
+    ? [row('cxr onnxruntime', best.onnx), row('pytorch eager', best.torch, diff)]
+    : [row('cxr onnxruntime', best.onnx)];
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -234,62 +290,33 @@ export async function main(argv: string[]): Promise<void> {
   });
   const count = Number(values.reports);
   const repeat = Number(values.repeat);
-  const threadList = values.threads.split(',').map(Number);
-  const lengths = values.lengths.split(',').map(Number);
   const c = BERT_BASE_UNCASED;
   const weights = randomWeights(c);
   const source = asSource(weights);
-  const rows: Row[] = [];
-  const onnxLogits: number[][][][] = [];
-  const torchRuns: TorchRun[] = [];
-  for (const tokens of lengths) {
+  const runs: BenchRun[] = values.lengths.split(',').flatMap((l) => {
+    const tokens = Number(l);
     const reports = randomReports(count, tokens, c, tokens);
-    for (const threads of threadList) {
-      const { seconds, logits } = await timeOnnx(source, reports, threads, repeat);
-      rows.push({
-        engine: 'cxr onnxruntime',
-        tokens,
-        threads,
-        reports: count,
-        seconds,
-        reportsPerSecond: count / seconds,
-      });
-      onnxLogits.push(logits);
-      // PyTorch gets the same batches (equal lengths: no padding in either).
-      torchRuns.push({
-        tokens,
-        threads,
-        reports,
-        batch: Math.max(1, Math.min(128, Math.floor(8192 / tokens))),
-      });
-    }
-  }
-  let torchNote = 'python3-torch: not installed (row skipped)';
-  if (!values['no-torch'] && torchAvailable()) {
-    const t = timeTorch(weights, torchRuns, repeat);
-    torchNote = `python3-torch ${t.version} (${PYTHON})`;
-    t.runs.forEach((r, i) => {
-      const { tokens, threads } = torchRuns[i]!;
-      rows.push({
-        engine: 'pytorch eager',
-        tokens,
-        threads,
-        reports: count,
-        seconds: r.seconds,
-        reportsPerSecond: count / r.seconds,
-        maxAbsLogitDiff: maxDiff(onnxLogits[i]!, r.logits),
-      });
-    });
+    const batch = Math.max(1, Math.min(DEFAULT_MAX_BATCH, Math.floor(DEFAULT_BATCH_TOKENS / tokens)));
+    return values.threads.split(',').map((t) => ({ tokens, threads: Number(t), reports, batch }));
+  });
+  const torch = !values['no-torch'] && torchAvailable() ? await TorchWorker.start(weights, runs) : undefined;
+  const torchNote = torch
+    ? `python3-torch ${torch.version} (${PYTHON})`
+    : 'python3-torch: not installed (row skipped)';
+  const rows: Row[] = [];
+  try {
+    for (const [i, run] of runs.entries()) rows.push(...(await measure(source, run, i, repeat, torch)));
+  } finally {
+    torch?.close();
   }
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ rows, torch: torchNote }, null, 2)}\n`);
     return;
   }
   process.stdout.write(
-    `CheXbert labeler, BERT-base shape (random weights), ${count} reports per row, best of ${repeat}; ${torchNote}\n`,
+    `CheXbert labeler, BERT-base shape (random weights), ${count} reports per row, best of ${repeat} alternating passes; ${torchNote}\n`,
   );
-  process.stdout.write('engine            tokens  threads  reports/s   seconds  max|logit diff vs onnx|\n');
-  rows.sort((a, b) => a.tokens - b.tokens || a.threads - b.threads || a.engine.localeCompare(b.engine));
+  process.stdout.write('engine            tokens  threads  reports/s   seconds  max|logit diff vs cxr|\n');
   for (const r of rows) {
     process.stdout.write(
       `${r.engine.padEnd(18)}${String(r.tokens).padStart(6)}${String(r.threads).padStart(9)}` +
