@@ -34,6 +34,10 @@ export interface ChildResult {
   prefillTokens?: number;
   decodeMs?: number[];
   peakRssBytes: number;
+  /** VmHWM right after loading (the load's own peak: weights read and repacked). */
+  loadPeakRssBytes?: number;
+  /** VmRSS right after loading (what the loaded model keeps). */
+  loadedRssBytes?: number;
 }
 
 /** The first text-token id (above <unk>, <s>, </s> and the 256 byte pieces of the bench GGUF vocabulary). */
@@ -44,10 +48,13 @@ export function textIds(count: number, vocabSize: number): number[] {
   return Array.from({ length: count }, (_, i) => FIRST_TEXT_ID + ((i * 7919) % (vocabSize - FIRST_TEXT_ID)));
 }
 
-export function peakRssBytes(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+function status(field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) * 1024 : Number.NaN;
 }
+
+export const peakRssBytes = () => status('VmHWM');
+const afterLoad = () => ({ loadPeakRssBytes: status('VmHWM'), loadedRssBytes: status('VmRSS') });
 
 function argmax(x: Float32Array): number {
   let best = 0;
@@ -86,6 +93,7 @@ async function cxrDecoder(job: DecoderJob): Promise<ChildResult> {
   // The language model of the bundle as loadSessions opens it, without the vision graph (llama.cpp has none).
   const lm = await loadCausalLM(job.path, { threads: job.threads });
   const loadMs = performance.now() - t;
+  const loaded = afterLoad();
   t = performance.now();
   const prefilled = await lm.prefill(ids, imageRows);
   const state = prefilled.state;
@@ -101,6 +109,7 @@ async function cxrDecoder(job: DecoderJob): Promise<ChildResult> {
   await lm.dispose();
   return {
     loadMs,
+    ...loaded,
     prefillMs,
     prefillTokens: p.imageTokens + p.textTokens,
     decodeMs,
@@ -122,6 +131,7 @@ async function llamaCpp(job: DecoderJob): Promise<ChildResult> {
   });
   const sequence = context.getSequence();
   const loadMs = performance.now() - t;
+  const loaded = afterLoad();
   t = performance.now();
   await sequence.evaluateWithoutGeneratingNewTokens(prompt as never);
   const prefillMs = performance.now() - t;
@@ -137,7 +147,14 @@ async function llamaCpp(job: DecoderJob): Promise<ChildResult> {
   await context.dispose();
   await model.dispose();
   await llama.dispose();
-  return { loadMs, prefillMs, prefillTokens: prompt.length, decodeMs, peakRssBytes: peakRssBytes() };
+  return {
+    loadMs,
+    ...loaded,
+    prefillMs,
+    prefillTokens: prompt.length,
+    decodeMs,
+    peakRssBytes: peakRssBytes(),
+  };
 }
 
 async function run(job: ChildJob): Promise<ChildResult> {

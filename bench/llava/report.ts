@@ -20,6 +20,9 @@ export interface Row {
   prefill_tok_s: number | null;
   decode_s_per_token: number | null;
   peak_rss_mb: number;
+  /** VmHWM right after loading, and VmRSS then (decoders). */
+  load_peak_rss_mb: number | null;
+  loaded_rss_mb: number | null;
   load_avg: [number, number];
 }
 
@@ -56,6 +59,8 @@ export function rows(measured: Measured[], s: Scaling): Row[] {
       prefill_tok_s: m.prefillMs === undefined ? null : round(tokens / (m.prefillMs / 1000) / f, 2),
       decode_s_per_token: m.decodeMs ? sig((mean(m.decodeMs) / 1000) * f, 4) : null,
       peak_rss_mb: round(m.peakRssBytes / MB, 0),
+      load_peak_rss_mb: m.loadPeakRssBytes === undefined ? null : round(m.loadPeakRssBytes / MB, 0),
+      loaded_rss_mb: m.loadedRssBytes === undefined ? null : round(m.loadedRssBytes / MB, 0),
       load_avg: m.loadAvg,
     };
   });
@@ -89,6 +94,8 @@ const COLUMNS: [keyof Row, string][] = [
   ['prefill_tok_s', 'prefill tok/s'],
   ['decode_s_per_token', 'decode s/tok'],
   ['peak_rss_mb', 'peak RSS MB'],
+  ['load_peak_rss_mb', 'load peak MB'],
+  ['loaded_rss_mb', 'loaded MB'],
   ['load_ms', 'load ms'],
   ['model_mb', 'model MB'],
   ['build_s', 'build s'],
