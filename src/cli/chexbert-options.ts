@@ -6,7 +6,7 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { inputError } from '../errors.js';
-import { estimates, type MetricValue, type Pairs } from '../eval/index.js';
+import { estimates, type MetricValue, type Pairs, toMetricValues } from '../eval/index.js';
 import {
   CSV_HEADER,
   csvRow,
@@ -22,8 +22,7 @@ import {
   openChexbert,
   toChexpertLabels,
 } from '../eval/labels/index.js';
-import { type BootstrapOptions, bootstrapSignature } from '../eval/stats/index.js';
-import { type CorpusScore, formatSignature } from '../eval/text/index.js';
+import type { BootstrapOptions } from '../eval/stats/index.js';
 import { type CliIO, int, type OptionSpec, type ParsedArgs, str } from './command.js';
 
 export const LABELERS = ['rule', 'chexbert'] as const;
@@ -166,32 +165,6 @@ export async function runChexbertLabel(
   return 0;
 }
 
-/** Eval metric values of CorpusScores, bootstrapped as `cxr eval` does for its own metrics. */
-function metricValues(scores: CorpusScore[], bootstrap: BootstrapOptions): MetricValue[] {
-  const est = estimates(scores, bootstrap);
-  return scores.map((s, i) => {
-    const e = est?.[i];
-    const bsSig = e
-      ? bootstrapSignature({
-          ...bootstrap,
-          generator: bootstrap.generator ?? s.resampling.generator,
-          seed: bootstrap.seed ?? s.resampling.seed,
-        })
-      : 'bs:off';
-    return {
-      name: s.name,
-      value: e ? e.value : s.value,
-      low: e ? e.low : Number.NaN,
-      high: e ? e.high : Number.NaN,
-      point: s.value,
-      convention: e ? s.convention : 'none',
-      scale: s.scale,
-      signature: formatSignature(s.signature, `${bsSig}|report:${e ? s.convention : 'point'}`),
-      details: s.signature,
-    };
-  });
-}
-
 /**
  * `cxr eval --labeler chexbert`: CheXbert labels predictions and references together (as LLaVA-Rad's evaluate()
  * does) and the eight label-F1 numbers take the place of the rule labeler's.
@@ -214,8 +187,9 @@ export async function chexbertEvalMetrics(
     log(`chexbert: ${2 * n} reports labelled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const pred = results.slice(0, n).map((r) => r.classes);
     const ref = results.slice(n).map((r) => r.classes);
+    const scores = chexbertF1Scores(ref, pred);
     return {
-      metrics: metricValues(chexbertF1Scores(ref, pred), bootstrap),
+      metrics: toMetricValues(scores, estimates(scores, bootstrap), bootstrap),
       labels: { predictions: pred.map(toChexpertLabels), references: ref.map(toChexpertLabels) },
     };
   } finally {

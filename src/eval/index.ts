@@ -13,6 +13,7 @@ export {
   evaluate,
   type MetricValue,
   scoreAll,
+  toMetricValues,
 } from './evaluate.js';
 export {
   alignColumns,

@@ -173,5 +173,25 @@ describe('cxr eval --labeler chexbert', () => {
     }
     expect(checked).toBe(8);
     expect(doc.metrics.filter((m) => m.name.startsWith('f1_'))).toHaveLength(8);
+
+    // with the bootstrap on, CheXbert's F1 is reported as the label-F1 convention says (median, 95% interval)
+    const withCi = await cli([
+      'eval',
+      '--pred',
+      pairs,
+      '--labeler',
+      'chexbert',
+      '--weights',
+      WEIGHTS,
+      '--json',
+      '--bootstrap',
+      '50',
+      '-q',
+    ]);
+    const f1 = (
+      JSON.parse(withCi.stdout) as { metrics: { name: string; ci: unknown; signature: string }[] }
+    ).metrics.find((m) => m.name === 'f1_14_micro')!;
+    expect(f1.ci).not.toBeNull();
+    expect(f1.signature).toMatch(/labeler:chexbert.*report:median/);
   });
 });
