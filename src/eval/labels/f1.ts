@@ -6,8 +6,8 @@
  * as positive (its `+` columns). Blank is negative. Macro averages include labels without support (F1 0).
  */
 
-import { type AdditiveStats, pairwiseSum, pointValue } from '../stats/index.js';
-import { type CorpusScore, LLAVA_RAD_RESAMPLING, type MetricSignature } from '../text/index.js';
+import { type AdditiveStats, pairwiseSum } from '../stats/index.js';
+import { type CorpusScore, corpusScore, LLAVA_RAD_RESAMPLING, type MetricSignature } from '../text/index.js';
 import { F1_CONDITIONS_5, F1_LABEL_ORDER, type LabelValue } from './chexpert/index.js';
 
 export const LABEL_F1_VERSION = '1';
@@ -149,16 +149,14 @@ export function labelF1Scores(
           finalize: (sums) => averagePrf(sums, subset, average).f1,
         };
         const signature = labelF1Signature(labeler, subset, average, convention);
-        out.push({
-          name: signature.name,
-          signature,
-          value: pointValue(stats),
-          perPair: null,
-          stats,
-          convention: 'median',
-          scale: 1,
-          resampling: LLAVA_RAD_RESAMPLING,
-        });
+        out.push(
+          corpusScore(signature, stats, {
+            perPair: null,
+            convention: 'median',
+            scale: 1,
+            resampling: LLAVA_RAD_RESAMPLING,
+          }),
+        );
       }
     }
   }
@@ -177,7 +175,8 @@ export function perLabelReport(
   for (let i = 0; i < rows.length; i++) sums[i % width]! += rows[i]!;
   const out: Record<string, PrfRow> = {};
   F1_LABEL_ORDER.forEach((name, j) => {
-    out[name] = prf(sums[3 * j]!, sums[3 * j + 1]!, sums[3 * j + 2]!);
+    const at = j * COUNTS_PER_LABEL;
+    out[name] = prf(sums[at]!, sums[at + 1]!, sums[at + 2]!);
   });
   return out;
 }

@@ -3,11 +3,12 @@
  * smoothing, corpus statistics summed over pairs, 0-100 scale. Sentence BLEU uses effective order, as
  * `sacrebleu.sentence_bleu` does; corpus BLEU does not.
  */
-import { type AdditiveStats, pointValue } from '../stats/index.js';
+import type { AdditiveStats } from '../stats/index.js';
 import { countNgrams, ngramOrder, tokenCount, Vocabulary } from './ngrams.js';
 import {
   type CorpusScore,
   checkSameLength,
+  corpusScore,
   type MetricSignature,
   SACREBLEU_RESAMPLING,
   type TextMetric,
@@ -150,16 +151,12 @@ export function bleuMetric(maxOrder: number): TextMetric {
         rows,
         finalize: (sums) => computeBleu(sums, maxOrder, false).score,
       };
-      return {
-        name: signature.name,
-        signature,
-        value: pointValue(stats),
+      return corpusScore(signature, stats, {
         perPair,
-        stats,
         convention: 'corpus',
         scale: PERCENT,
         resampling: SACREBLEU_RESAMPLING,
-      };
+      });
     },
   };
 }

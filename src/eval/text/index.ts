@@ -21,11 +21,13 @@ export {
 } from './rouge.js';
 export {
   type CorpusScore,
+  corpusScore,
   formatSignature,
   LLAVA_RAD_RESAMPLING,
   type MetricSignature,
   type Resampling,
   SACREBLEU_RESAMPLING,
+  type ScoreReport,
   type TextMetric,
 } from './signature.js';
 export { pySplit, tokenize13a, tokenizeLowerAlnum } from './tokenize.js';

@@ -73,6 +73,18 @@ export function checkSameLength(predictions: readonly string[], references: read
   }
 }
 
+/** How a score is reported: everything of a CorpusScore but the statistics and the value they give. */
+export type ScoreReport = Pick<CorpusScore, 'perPair' | 'convention' | 'scale' | 'resampling'>;
+
+/** A score from its sufficient statistics; the corpus value is theirs over every pair. */
+export function corpusScore(
+  signature: MetricSignature,
+  stats: AdditiveStats,
+  report: ScoreReport,
+): CorpusScore {
+  return { name: signature.name, signature, value: pointValue(stats), stats, ...report };
+}
+
 /** A corpus value that is the plain mean of per-pair values (ROUGE-L F, CIDEr-D). */
 export function meanOfPairs(
   signature: MetricSignature,
@@ -82,14 +94,5 @@ export function meanOfPairs(
   resampling: Resampling,
 ): CorpusScore {
   const stats: AdditiveStats = { width: 1, rows: perPair, finalize: (sums, n) => sums[0]! / n };
-  return {
-    name: signature.name,
-    signature,
-    value: pointValue(stats),
-    perPair,
-    stats,
-    convention,
-    scale,
-    resampling,
-  };
+  return corpusScore(signature, stats, { perPair, convention, scale, resampling });
 }
