@@ -8,8 +8,15 @@ import { randomFillSync } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mergeLora, openTensorFile, type TensorSource } from '../src/weights/index.js';
-import { contiguous, type TensorToWrite, writeSafetensors, writeTorchZip } from '../src/weights/write.js';
+import {
+  contiguous,
+  mergeLora,
+  openTensorFile,
+  type TensorSource,
+  type TensorToWrite,
+  writeSafetensors,
+  writeTorchZip,
+} from '../src/weights/index.js';
 
 const HIDDEN = 4096;
 const LORA_R = 64;
