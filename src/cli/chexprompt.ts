@@ -34,7 +34,7 @@ import {
   parseJudgeSpec,
 } from '../judge/index.js';
 import { CHEXPROMPT_OPTIONS, DEFAULT_CONCURRENCY } from './chexprompt-options.js';
-import { type CliIO, type Command, flag, int, type ParsedArgs, str } from './command.js';
+import { type CliIO, type Command, flag, int, num, type ParsedArgs, str } from './command.js';
 import { bootstrapOptions, readPairsOf, SHARED_EVAL_OPTIONS, stderrLogger } from './eval-options.js';
 
 const PROGRESS_EVERY_MS = 5_000;
@@ -42,14 +42,8 @@ const MS_PER_SECOND = 1000;
 
 const pick = (names: string[]) => Object.fromEntries(names.map((n) => [n, SHARED_EVAL_OPTIONS[n]!]));
 
-function num(args: ParsedArgs, name: string, fallback: number, min = 0): number {
-  const v = str(args, name);
-  const n = v === undefined ? fallback : Number(v);
-  if (!Number.isFinite(n) || n < min) {
-    throw inputError('cli.bad_option', `must be a number >= ${min}`, { field: `--${name}`, found: v });
-  }
-  return n;
-}
+/** Judge options are counts, rates and durations: never negative. */
+const NOT_NEGATIVE = 0;
 
 function apiKey(spec: JudgeSpec, env: CliIO['env']): string | undefined {
   // Each kind reads only its own variable: an OpenAI key is never sent to some other server.
@@ -108,8 +102,8 @@ function judgeSettings(
   const spec = parseJudgeSpec(text);
   const settings: JudgeSettings = {
     params: {
-      temperature: num(args, 'temperature', DEFAULT_JUDGE_PARAMS.temperature),
-      maxTokens: int(args, 'max-tokens', DEFAULT_JUDGE_PARAMS.maxTokens),
+      temperature: num(args, 'temperature', DEFAULT_JUDGE_PARAMS.temperature, NOT_NEGATIVE),
+      maxTokens: int(args, 'max-tokens', DEFAULT_JUDGE_PARAMS.maxTokens, 1),
       ...(str(args, 'judge-seed') === undefined ? {} : { seed: int(args, 'judge-seed', 0) }),
     },
     apiKey: apiKey(spec, io.env),
@@ -117,8 +111,8 @@ function judgeSettings(
     azureApiVersion: str(args, 'api-version') ?? io.env.OPENAI_API_VERSION,
     structured: flag(args, 'structured'),
     limitField: flag(args, 'max-completion-tokens') ? 'max_completion_tokens' : 'max_tokens',
-    ggufContextSize: int(args, 'context', DEFAULT_GGUF_CONTEXT),
-    ggufThreads: str(args, 'threads') === undefined ? undefined : int(args, 'threads', 1),
+    ggufContextSize: int(args, 'context', DEFAULT_GGUF_CONTEXT, 1),
+    ggufThreads: str(args, 'threads') === undefined ? undefined : int(args, 'threads', 1, 1),
   };
   return { spec, text, settings };
 }
@@ -164,13 +158,13 @@ export async function runJudged(
   const formatArg = answerFormat(args);
   const prompt = template(args, io);
   const price = pricing(args);
-  const parseRetries = int(args, 'parse-retries', DEFAULT_PARSE_RETRIES);
+  const parseRetries = int(args, 'parse-retries', DEFAULT_PARSE_RETRIES, NOT_NEGATIVE);
   const limits = {
     ...DEFAULT_LIMITS,
     concurrency: Math.floor(num(args, 'concurrency', DEFAULT_CONCURRENCY, 1)),
-    requestsPerMinute: num(args, 'rpm', DEFAULT_LIMITS.requestsPerMinute),
-    timeoutMs: num(args, 'timeout', DEFAULT_LIMITS.timeoutMs / MS_PER_SECOND) * MS_PER_SECOND,
-    maxRetries: int(args, 'retries', DEFAULT_LIMITS.maxRetries),
+    requestsPerMinute: num(args, 'rpm', DEFAULT_LIMITS.requestsPerMinute, NOT_NEGATIVE),
+    timeoutMs: num(args, 'timeout', DEFAULT_LIMITS.timeoutMs / MS_PER_SECOND, NOT_NEGATIVE) * MS_PER_SECOND,
+    maxRetries: int(args, 'retries', DEFAULT_LIMITS.maxRetries, NOT_NEGATIVE),
   };
   const judge = new LimitedJudge(await createJudge(spec, settings), limits);
   const path = cachePath(args, io);

@@ -83,11 +83,25 @@ export function strList(args: ParsedArgs, name: string): string[] {
 }
 
 /** Parse an integer option, naming the option when it is not one. */
-export function int(args: ParsedArgs, name: string, fallback: number): number {
+/** A finite number; with `min`, also at least that. */
+export function num(args: ParsedArgs, name: string, fallback: number, min?: number): number {
+  const v = str(args, name);
+  const n = v === undefined ? fallback : Number(v);
+  if (!Number.isFinite(n) || (min !== undefined && n < min)) {
+    const why = min === undefined ? 'not a number' : `must be a number >= ${min}`;
+    throw inputError('cli.bad_option', why, { field: `--${name}`, found: v });
+  }
+  return n;
+}
+
+/** An integer; with `min`, also at least that. */
+export function int(args: ParsedArgs, name: string, fallback: number, min?: number): number {
   const v = str(args, name);
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!Number.isInteger(n))
     throw inputError('cli.bad_option', 'not an integer', { field: `--${name}`, found: v });
+  if (min !== undefined && n < min)
+    throw inputError('cli.bad_option', `must be >= ${min}`, { field: `--${name}`, found: v });
   return n;
 }

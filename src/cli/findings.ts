@@ -20,7 +20,7 @@ import {
   type Study,
   type TokenEvent,
 } from '../llava/index.js';
-import { type CliIO, type Command, flag, int, type ParsedArgs, str, strList } from './command.js';
+import { type CliIO, type Command, flag, int, num, type ParsedArgs, str, strList } from './command.js';
 
 const D = GENERATION_DEFAULTS;
 const PULL_HINT = 'get the released weights with `cxr pull`';
@@ -34,15 +34,6 @@ export async function withPullHint<T>(run: () => Promise<T>): Promise<T> {
       throw inputError(e.code, `${e.message}; ${PULL_HINT}`, { cause: e });
     throw e;
   }
-}
-
-function number(args: ParsedArgs, name: string, fallback: number): number {
-  const v = str(args, name);
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n))
-    throw inputError('cli.bad_option', 'not a number', { field: `--${name}`, found: v });
-  return n;
 }
 
 function choice<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], fallback: T): T {
@@ -59,8 +50,8 @@ function choice<T extends string>(args: ParsedArgs, name: string, allowed: reado
 function generationOptions(args: ParsedArgs): GenerationOptions {
   return {
     maxNewTokens: int(args, 'max-new-tokens', D.maxNewTokens),
-    temperature: number(args, 'temperature', D.temperature),
-    topP: number(args, 'top-p', D.topP),
+    temperature: num(args, 'temperature', D.temperature),
+    topP: num(args, 'top-p', D.topP),
     topK: int(args, 'top-k', D.topK),
     seed: int(args, 'seed', D.seed),
     numBeams: int(args, 'num-beams', D.numBeams),

@@ -1,8 +1,12 @@
 /** The judge options print their defaults in --help; the library's named defaults are what runs. They agree. */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CHEXPROMPT_OPTIONS, DEFAULT_CONCURRENCY } from '../../src/cli/chexprompt-options.js';
 import { DEFAULT_PARSE_RETRIES } from '../../src/eval/chexprompt/index.js';
 import { DEFAULT_GGUF_CONTEXT, DEFAULT_JUDGE_PARAMS, DEFAULT_LIMITS } from '../../src/judge/index.js';
+import { cli } from '../helpers.js';
 
 const MS_PER_SECOND = 1000;
 
@@ -22,5 +26,34 @@ describe('cxr chexprompt option defaults', () => {
 
   it('runs as many requests at once as the scheduler would', () => {
     expect(DEFAULT_CONCURRENCY).toBe(DEFAULT_LIMITS.concurrency);
+  });
+});
+
+describe('cxr chexprompt refuses judge options out of range before any judge is built', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cxr-chexprompt-options-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const pairs = join(dir, 'pairs.jsonl');
+  writeFileSync(pairs, `${JSON.stringify({ id: 'a', prediction: 'No effusion.', reference: 'Normal.' })}\n`);
+
+  // A negative --parse-retries used to ask the judge zero times and fail every report.
+  it.each([
+    ['--parse-retries', '-1'],
+    ['--retries', '-1'],
+    ['--max-tokens', '0'],
+    ['--context', '0'],
+    ['--threads', '0'],
+    ['--rpm', '-5'],
+  ])('%s %s: exit 2 naming the option', async (option, value) => {
+    const r = await cli([
+      'chexprompt',
+      '--pred',
+      pairs,
+      '--judge',
+      'gguf:/nonexistent.gguf',
+      `${option}=${value}`,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(option);
+    expect(r.stderr).toContain('must be');
   });
 });
