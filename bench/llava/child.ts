@@ -36,8 +36,9 @@ export interface ChildResult {
   peakRssBytes: number;
   /** VmHWM right after loading (the load's own peak: weights read and repacked). */
   loadPeakRssBytes?: number;
-  /** VmRSS right after loading (what the loaded model keeps). */
+  /** VmRSS right after loading (what the loaded model keeps), and the part of it that is mapped files. */
   loadedRssBytes?: number;
+  loadedFileRssBytes?: number;
 }
 
 /** The first text-token id (above <unk>, <s>, </s> and the 256 byte pieces of the bench GGUF vocabulary). */
@@ -48,13 +49,17 @@ export function textIds(count: number, vocabSize: number): number[] {
   return Array.from({ length: count }, (_, i) => FIRST_TEXT_ID + ((i * 7919) % (vocabSize - FIRST_TEXT_ID)));
 }
 
-function status(field: 'VmHWM' | 'VmRSS'): number {
+function status(field: 'VmHWM' | 'VmRSS' | 'RssFile'): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) * 1024 : Number.NaN;
 }
 
 export const peakRssBytes = () => status('VmHWM');
-const afterLoad = () => ({ loadPeakRssBytes: status('VmHWM'), loadedRssBytes: status('VmRSS') });
+const afterLoad = () => ({
+  loadPeakRssBytes: status('VmHWM'),
+  loadedRssBytes: status('VmRSS'),
+  loadedFileRssBytes: status('RssFile'),
+});
 
 function argmax(x: Float32Array): number {
   let best = 0;

@@ -23,6 +23,8 @@ export interface Row {
   /** VmHWM right after loading, and VmRSS then (decoders). */
   load_peak_rss_mb: number | null;
   loaded_rss_mb: number | null;
+  /** Of loaded_rss_mb, pages of mapped files (llama.cpp maps the GGUF; ONNX Runtime maps external data). */
+  loaded_file_rss_mb: number | null;
   load_avg: [number, number];
 }
 
@@ -61,6 +63,7 @@ export function rows(measured: Measured[], s: Scaling): Row[] {
       peak_rss_mb: round(m.peakRssBytes / MB, 0),
       load_peak_rss_mb: m.loadPeakRssBytes === undefined ? null : round(m.loadPeakRssBytes / MB, 0),
       loaded_rss_mb: m.loadedRssBytes === undefined ? null : round(m.loadedRssBytes / MB, 0),
+      loaded_file_rss_mb: m.loadedFileRssBytes === undefined ? null : round(m.loadedFileRssBytes / MB, 0),
       load_avg: m.loadAvg,
     };
   });
@@ -96,6 +99,7 @@ const COLUMNS: [keyof Row, string][] = [
   ['peak_rss_mb', 'peak RSS MB'],
   ['load_peak_rss_mb', 'load peak MB'],
   ['loaded_rss_mb', 'loaded MB'],
+  ['loaded_file_rss_mb', 'of it files'],
   ['load_ms', 'load ms'],
   ['model_mb', 'model MB'],
   ['build_s', 'build s'],
