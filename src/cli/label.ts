@@ -1,6 +1,6 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { inputError } from '../errors.js';
+import { writeAtomic } from '../eval/index.js';
 import {
   agreement,
   CSV_HEADER,
@@ -94,28 +94,33 @@ async function runLabel(args: ParsedArgs, io: CliIO, file: string): Promise<numb
   const format = outputFormat(args);
   if (labelerName(args) === 'chexbert') return runChexbertLabel(args, io, file, format);
   const out = str(args, 'output');
-  const stream: WriteStream | undefined =
-    out === undefined ? undefined : createWriteStream(resolve(io.cwd, out));
-  const write = (s: string) => (stream ? stream.write(s) : io.stdout(s));
-  if (format === 'csv') write(CSV_HEADER);
-  let count = 0;
-  let empty = 0;
-  for await (const row of readReports(file, reportFormatOf(file, str(args, 'format')), str(args, 'field'))) {
-    const labels = labelReport(row.text);
-    write(format === 'csv' ? csvRow(row.text, labels) : jsonlRow(row, labels));
-    count++;
-    if (row.text.trim() === '') empty++;
-  }
-  if (empty > 0) {
+  const tally = { count: 0, empty: 0 };
+  const lines = labelLines(args, file, format, tally);
+  if (out === undefined) for await (const line of lines) io.stdout(line);
+  else await writeAtomic(resolve(io.cwd, out), lines);
+  if (tally.empty > 0) {
     io.stderr(
-      `cxr label: warning: ${empty} of ${count} reports are empty; like the official labeler they get No Finding 1 and nothing else\n`,
+      `cxr label: warning: ${tally.empty} of ${tally.count} reports are empty; like the official labeler they get No Finding 1 and nothing else\n`,
     );
   }
-  if (stream) {
-    await new Promise<void>((done, fail) => stream.end((e?: Error | null) => (e ? fail(e) : done())));
-    io.stderr(`cxr label: ${count} reports -> ${out}\n`);
-  }
+  if (out !== undefined) io.stderr(`cxr label: ${tally.count} reports -> ${out}\n`);
   return 0;
+}
+
+/** The output lines in input order, labelling each report as it is read; counts reports and empty ones. */
+async function* labelLines(
+  args: ParsedArgs,
+  file: string,
+  format: 'jsonl' | 'csv',
+  tally: { count: number; empty: number },
+): AsyncGenerator<string> {
+  if (format === 'csv') yield CSV_HEADER;
+  for await (const row of readReports(file, reportFormatOf(file, str(args, 'format')), str(args, 'field'))) {
+    const labels = labelReport(row.text);
+    yield format === 'csv' ? csvRow(row.text, labels) : jsonlRow(row, labels);
+    tally.count++;
+    if (row.text.trim() === '') tally.empty++;
+  }
 }
 
 async function collect(file: string, args: ParsedArgs): Promise<ReportRow[]> {

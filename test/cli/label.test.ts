@@ -100,4 +100,14 @@ describe('cxr label', () => {
     expect(e.code).toBe(2);
     expect(e.stderr).toContain('UTF-8');
   });
+
+  // The output stream's open error used to be unhandled: a stack trace and exit 1.
+  it('--output into a folder that does not exist: exit 2 naming the file', async () => {
+    const file = join(dir, 'one.txt');
+    writeFileSync(file, 'No effusion.\n');
+    const out = join(dir, 'missing', 'labels.jsonl');
+    const r = await cli(['label', file, '--output', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(out);
+  });
 });
