@@ -18,7 +18,7 @@ import {
   parseTemplate,
   type ReportResult,
 } from '../eval/chexprompt/index.js';
-import { type MetricValue, type Pairs, writeAtomic } from '../eval/index.js';
+import type { MetricValue, Pairs } from '../eval/index.js';
 import type { BootstrapOptions } from '../eval/stats/index.js';
 import {
   AnswerCache,
@@ -36,6 +36,7 @@ import {
 import { CHEXPROMPT_OPTIONS, DEFAULT_CONCURRENCY } from './chexprompt-options.js';
 import { type CliIO, type Command, flag, int, num, type ParsedArgs, str } from './command.js';
 import { bootstrapOptions, readPairsOf, SHARED_EVAL_OPTIONS, stderrLogger } from './eval-options.js';
+import { writeAtomic } from './output.js';
 
 const PROGRESS_EVERY_MS = 5_000;
 const MS_PER_SECOND = 1000;

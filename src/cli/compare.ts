@@ -9,7 +9,6 @@ import {
   comparisonTable,
   parseMetricList,
   readSystems,
-  writeAtomic,
 } from '../eval/index.js';
 import { type BootstrapOptions, DEFAULT_RANDOMISATION_TRIALS } from '../eval/stats/index.js';
 import { type CliIO, type Command, flag, int, type ParsedArgs, str, strList } from './command.js';
@@ -21,6 +20,7 @@ import {
   SHARED_EVAL_OPTIONS,
   stderrLogger,
 } from './eval-options.js';
+import { writeAtomic } from './output.js';
 import { packageVersion } from './version.js';
 
 /** Runs with at least this many pairs print progress lines. */

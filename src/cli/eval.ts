@@ -8,7 +8,6 @@ import {
   renderHtml,
   toCsv,
   toJson,
-  writeAtomic,
 } from '../eval/index.js';
 import { CHEXBERT_OPTIONS, chexbertEvalMetrics, labelerName } from './chexbert-options.js';
 import { CHEXPROMPT_OPTIONS, splitChexpromptMetric } from './chexprompt-options.js';
@@ -20,6 +19,7 @@ import {
   SHARED_EVAL_OPTIONS,
   stderrLogger,
 } from './eval-options.js';
+import { writeAtomic } from './output.js';
 import { packageVersion } from './version.js';
 
 /** Runs with at least this many pairs print per-metric progress lines. */

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { inputError } from '../errors.js';
-import { writeAtomic } from '../eval/index.js';
 import {
   agreement,
   CSV_HEADER,
@@ -15,6 +14,7 @@ import {
 } from '../eval/labels/chexpert/index.js';
 import { CHEXBERT_OPTIONS, labelerName, runChexbertLabel } from './chexbert-options.js';
 import { type CliIO, type Command, flag, type ParsedArgs, str } from './command.js';
+import { writeAtomic } from './output.js';
 
 export const labelCommand: Command = {
   name: 'label',

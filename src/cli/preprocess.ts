@@ -1,19 +1,12 @@
-import { rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import sharp from 'sharp';
 import { inputError } from '../errors.js';
 import { type DicomRenderOptions, LLAVA_RAD_IMAGE_SIZE, loadImage, preprocessImage } from '../image/index.js';
 import { encodeNpy } from '../util/npy.js';
 import { type Command, flag, int, str } from './command.js';
+import { writeAtomic } from './output.js';
 
 const VOI_MODES = ['auto', 'window', 'lut', 'minmax', 'bits'] as const;
-
-/** Write via a temporary name and rename, so a crash never leaves half a file behind. */
-async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
-}
 
 function voiMode(value: string | undefined): DicomRenderOptions['voi'] {
   if (value === undefined) return undefined;
@@ -86,16 +79,15 @@ even), scale to [0,1] and normalise with the OpenAI CLIP mean and std.`,
       equalize: flag(args, 'equalize'),
     });
     const result = preprocessImage(loaded.raster, { imageSize });
-    await writeAtomic(
-      resolve(io.cwd, out),
+    await writeAtomic(resolve(io.cwd, out), [
       encodeNpy({ dtype: 'float32', shape: result.shape, data: result.pixels }),
-    );
+    ]);
     const png = str(args, 'png');
     if (png) {
       const bytes = await sharp(result.crop, { raw: { width: imageSize, height: imageSize, channels: 3 } })
         .png()
         .toBuffer();
-      await writeAtomic(resolve(io.cwd, png), bytes);
+      await writeAtomic(resolve(io.cwd, png), [bytes]);
     }
     const { width, height, top, left } = result.resized;
     const grey = loaded.metadata.rendering ? ` (${loaded.metadata.rendering})` : '';

@@ -27,7 +27,6 @@ export {
 } from './format.js';
 export { escapeHtml, type HtmlReport, renderHtml } from './html.js';
 export { DEFAULT_METRICS, METRICS, parseMetricList, RULE_LABELER } from './metrics.js';
-export { writeAtomic } from './output.js';
 export {
   DEFAULT_MAX_CHARS,
   type PairInputOptions,

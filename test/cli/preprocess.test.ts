@@ -64,4 +64,12 @@ describe('cxr preprocess', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--voi');
   });
+
+  // The raw ENOENT used to escape as an internal error (exit 1).
+  it('exits 2 naming the output when its folder does not exist', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'cxr-pre-')), 'missing', 'x.npy');
+    const r = await cli(['preprocess', INPUT, '--image-size', '56', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(out);
+  });
 });

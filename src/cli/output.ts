@@ -4,14 +4,17 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inputError } from '../errors.js';
 
+type Chunk = string | Uint8Array;
+
 /**
- * Write through a temporary file and rename, so an interrupted run never leaves half a report. The chunks may
- * come lazily (an async generator labelling reports as it reads them): an error from them passes through as it
- * is, while an error writing the file (a missing folder, a full disk) becomes an input error naming the file.
+ * Every file the commands write goes through here: a temporary file renamed into place, so an interrupted run
+ * never leaves half a file. The chunks may come lazily (an async generator labelling reports as it reads them):
+ * an error from them passes through as it is, while an error writing the file (a missing folder, a full disk)
+ * becomes an input error naming the file (code `eval.cannot_write`, as the eval commands have always reported).
  */
 export async function writeAtomic(
   path: string,
-  chunks: Iterable<string> | AsyncIterable<string>,
+  chunks: Iterable<Chunk> | AsyncIterable<Chunk>,
 ): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   const cannotWrite = async (e: unknown) => {

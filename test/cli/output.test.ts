@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeAtomic } from '../../src/cli/output.js';
 import { CxrError } from '../../src/errors.js';
-import { writeAtomic } from '../../src/eval/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cxr-write-atomic-'));
 /** Far past a stream's 16 KiB buffer, so the writer must wait for the file to drain. */
@@ -19,6 +19,12 @@ async function* lazy(lines: string[], failAfter?: number): AsyncGenerator<string
 
 describe('writeAtomic', () => {
   const lines = Array.from({ length: MANY_LINES }, (_, i) => `line ${i}\n`);
+
+  it('writes bytes whole', async () => {
+    const bytes = Uint8Array.from({ length: 100_000 }, (_, i) => i % 251);
+    await writeAtomic(join(dir, 'bytes.bin'), [bytes]);
+    expect(new Uint8Array(readFileSync(join(dir, 'bytes.bin')))).toEqual(bytes);
+  });
 
   it('writes sync and async chunks in order, leaving only the destination', async () => {
     await writeAtomic(join(dir, 'sync.txt'), lines);
