@@ -30,12 +30,16 @@ export interface EvalDocument {
   unmatched?: { predictionOnly: number; referenceOnly: number };
 }
 
-/** Align table cells: the first `leftColumns` columns left-aligned, the rest right-aligned. */
+/**
+ * Align table cells: the first `leftColumns` columns left-aligned, the rest right-aligned. A left-aligned last
+ * column is not padded, so no line ends in spaces.
+ */
 export function alignColumns(rows: string[][], leftColumns = 1): string {
   const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
-  return rows
-    .map((r) => r.map((c, j) => (j < leftColumns ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join('  '))
-    .join('\n');
+  const last = widths.length - 1;
+  const cell = (c: string, j: number) =>
+    j >= leftColumns ? c.padStart(widths[j]!) : j === last ? c : c.padEnd(widths[j]!);
+  return rows.map((r) => r.map(cell).join('  ')).join('\n');
 }
 
 export function formatTable(doc: EvalDocument): string {

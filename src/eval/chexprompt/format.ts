@@ -1,5 +1,6 @@
 /** Renderings of a CheXprompt run: a terminal table, a JSON document and per-report JSONL rows. */
 import type { SchedulerStats } from '../../judge/index.js';
+import { alignColumns } from '../format.js';
 import type { ChexpromptAggregate } from './aggregate.js';
 import { ERROR_TYPE_NAMES, ERROR_TYPES, SIGNIFICANCE } from './counts.js';
 import type { ChexpromptReport } from './metric.js';
@@ -19,6 +20,7 @@ const HEADLINES: [string, string][] = [
   ['mean_insignificant', 'mean clinically insignificant errors per report'],
 ];
 
+const METRIC_HEADER = ['metric', 'value', '95% CI', 'meaning'];
 const fmt = (v: number) => v.toFixed(4);
 
 /** Failed reports by kind (unparseable, judge_error, refused). */
@@ -46,11 +48,6 @@ function failureText(results: readonly ReportResult[]): string {
     .join(', ');
 }
 
-function pad(rows: string[][]): string {
-  const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
-  return rows.map((r) => r.map((c, j) => (j === 3 ? c : c.padEnd(widths[j]!))).join('  ')).join('\n');
-}
-
 export function formatChexpromptTable(report: ChexpromptReport, facts: RunFacts): string {
   const { aggregate: agg, usage } = report;
   const lines = [
@@ -59,7 +56,7 @@ export function formatChexpromptTable(report: ChexpromptReport, facts: RunFacts)
   ];
   lines.push(
     agg.scored > 0
-      ? pad([['metric', 'value', '95% CI', 'meaning'], ...metricRows(agg)])
+      ? alignColumns([METRIC_HEADER, ...metricRows(agg)], METRIC_HEADER.length)
       : 'no report was scored',
   );
   const rate = facts.seconds > 0 ? agg.reports / facts.seconds : 0;
