@@ -108,6 +108,7 @@ import json, math, sys, time
 import numpy as np, torch
 import torch.nn.functional as F
 d = sys.argv[1]; spec = json.load(open(d + '/spec.json'))
+torch.set_num_threads(int(sys.argv[2]))
 flat = np.fromfile(d + '/weights.f32', dtype=np.float32)
 W = {n: torch.from_numpy(flat[o:o + int(np.prod(s))].reshape(s)) for n, s, o in spec['tensors']}
 H, nh, L, eps = spec['hidden'], spec['heads'], spec['layers'], spec['eps']
@@ -129,10 +130,10 @@ def forward(ids, mask):
         x = F.layer_norm(lin(F.gelu(lin(a, 'intermediate.dense')), 'output.dense') + a, (H,), W[p + 'output.LayerNorm.weight'], W[p + 'output.LayerNorm.bias'], eps)
     cls = x[:, 0]
     return torch.cat([F.linear(cls, W['linear_heads.%d.weight' % h], W['linear_heads.%d.bias' % h]) for h in range(14)], 1)
-print(json.dumps({'torch': torch.__version__}), flush=True)
+blas = next((l.split()[-1] for l in open('/proc/self/maps') if 'libblas' in l or 'libopenblas' in l), 'unknown BLAS')
+print(json.dumps({'torch': torch.__version__, 'blas': blas}), flush=True)
 for line in sys.stdin:
     run = spec['runs'][json.loads(line)['run']]
-    torch.set_num_threads(run['threads'])
     ids = torch.from_numpy(np.fromfile(d + '/' + run['ids'], dtype=np.int64).reshape(run['count'], run['tokens']))
     with torch.inference_mode():
         start = time.perf_counter(); logits = []
@@ -155,70 +156,70 @@ interface BenchRun {
   batch: number;
 }
 
-/** A python3-torch process holding the weights and every run's ids; `pass(i)` times one pass of run i. */
+/** The weights and every run's ids in a temporary folder, for the python3-torch workers. */
+function writeTorchInputs(weights: RandomTensor[], runs: BenchRun[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cxr-bench-chexbert-'));
+  const tensors: Array<[string, number[], number]> = [];
+  const flat = new Float32Array(weights.reduce((n, t) => n + t.data.length, 0));
+  let offset = 0;
+  for (const t of weights) {
+    tensors.push([t.name, t.shape, offset]);
+    flat.set(t.data, offset);
+    offset += t.data.length;
+  }
+  writeFileSync(join(dir, 'weights.f32'), new Uint8Array(flat.buffer));
+  const specRuns = runs.map((r, i) => {
+    writeFileSync(
+      join(dir, `ids${i}.i64`),
+      new Uint8Array(BigInt64Array.from(r.reports.flat(), BigInt).buffer),
+    );
+    return { ids: `ids${i}.i64`, count: r.reports.length, tokens: r.tokens, batch: r.batch };
+  });
+  const c = BERT_BASE_UNCASED;
+  const spec = {
+    tensors,
+    hidden: c.hiddenSize,
+    heads: c.numAttentionHeads,
+    layers: c.numHiddenLayers,
+    eps: c.layerNormEps,
+    runs: specRuns,
+  };
+  writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
+  return dir;
+}
+
+/**
+ * A python3-torch process limited to `threads` (OpenMP and the BLAS pool alike: Debian's torch calls
+ * OpenBLAS, whose own threads torch.set_num_threads does not limit); `pass(i)` times one pass of run i.
+ */
 class TorchWorker {
   private constructor(
     private readonly child: ChildProcessByStdio<Writable, Readable, null>,
     private readonly lines: AsyncIterator<string>,
-    private readonly dir: string,
     readonly version: string,
+    readonly blas: string,
   ) {}
 
-  static async start(weights: RandomTensor[], runs: BenchRun[]): Promise<TorchWorker> {
-    const dir = mkdtempSync(join(tmpdir(), 'cxr-bench-chexbert-'));
-    const tensors: Array<[string, number[], number]> = [];
-    const flat = new Float32Array(weights.reduce((n, t) => n + t.data.length, 0));
-    let offset = 0;
-    for (const t of weights) {
-      tensors.push([t.name, t.shape, offset]);
-      flat.set(t.data, offset);
-      offset += t.data.length;
-    }
-    writeFileSync(join(dir, 'weights.f32'), new Uint8Array(flat.buffer));
-    const specRuns = runs.map((r, i) => {
-      writeFileSync(
-        join(dir, `ids${i}.i64`),
-        new Uint8Array(BigInt64Array.from(r.reports.flat(), BigInt).buffer),
-      );
-      return {
-        ids: `ids${i}.i64`,
-        count: r.reports.length,
-        tokens: r.tokens,
-        threads: r.threads,
-        batch: r.batch,
-      };
-    });
-    const c = BERT_BASE_UNCASED;
-    const spec = {
-      tensors,
-      hidden: c.hiddenSize,
-      heads: c.numAttentionHeads,
-      layers: c.numHiddenLayers,
-      eps: c.layerNormEps,
-      runs: specRuns,
-    };
-    writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
-    const child = spawn(PYTHON, ['-c', TORCH_SCRIPT, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  static async start(dir: string, threads: number): Promise<TorchWorker> {
+    const n = String(threads);
+    const env = { ...process.env, OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n };
+    const child = spawn(PYTHON, ['-c', TORCH_SCRIPT, dir, n], { stdio: ['pipe', 'pipe', 'inherit'], env });
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const hello = await lines.next();
     if (hello.done) throw new Error('python3-torch worker exited before loading the model');
-    return new TorchWorker(child, lines, dir, (JSON.parse(hello.value) as { torch: string }).torch);
-  }
-
-  private async next(): Promise<string> {
-    const { value, done } = await this.lines.next();
-    if (done) throw new Error('python3-torch worker exited');
-    return value;
+    const { torch, blas } = JSON.parse(hello.value) as { torch: string; blas: string };
+    return new TorchWorker(child, lines, torch, blas);
   }
 
   async pass(run: number): Promise<{ seconds: number; logits: number[][] }> {
     this.child.stdin.write(`${JSON.stringify({ run })}\n`);
-    return JSON.parse(await this.next()) as { seconds: number; logits: number[][] };
+    const { value, done } = await this.lines.next();
+    if (done) throw new Error('python3-torch worker exited');
+    return JSON.parse(value) as { seconds: number; logits: number[][] };
   }
 
   close(): void {
     this.child.stdin.end();
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -299,15 +300,21 @@ export async function main(argv: string[]): Promise<void> {
     const batch = Math.max(1, Math.min(DEFAULT_MAX_BATCH, Math.floor(DEFAULT_BATCH_TOKENS / tokens)));
     return values.threads.split(',').map((t) => ({ tokens, threads: Number(t), reports, batch }));
   });
-  const torch = !values['no-torch'] && torchAvailable() ? await TorchWorker.start(weights, runs) : undefined;
-  const torchNote = torch
-    ? `python3-torch ${torch.version} (${PYTHON})`
-    : 'python3-torch: not installed (row skipped)';
+  const dir = !values['no-torch'] && torchAvailable() ? writeTorchInputs(weights, runs) : undefined;
+  let torchNote = 'python3-torch: not installed (row skipped)';
   const rows: Row[] = [];
   try {
-    for (const [i, run] of runs.entries()) rows.push(...(await measure(source, run, i, repeat, torch)));
+    for (const [i, run] of runs.entries()) {
+      const torch = dir ? await TorchWorker.start(dir, run.threads) : undefined;
+      if (torch) torchNote = `python3-torch ${torch.version} (${PYTHON}, ${torch.blas})`;
+      try {
+        rows.push(...(await measure(source, run, i, repeat, torch)));
+      } finally {
+        torch?.close();
+      }
+    }
   } finally {
-    torch?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ rows, torch: torchNote }, null, 2)}\n`);
