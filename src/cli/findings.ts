@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { inputError, isCxrError } from '../errors.js';
+import { inputError } from '../errors.js';
 import {
   type BatchProgress,
   BUNDLE_DTYPES,
@@ -21,21 +21,9 @@ import {
   type TokenEvent,
 } from '../llava/index.js';
 import { type CliIO, type Command, flag, int, num, type ParsedArgs, str, strList } from './command.js';
+import { PULL_HINT, withPullHint } from './pull-hint.js';
 
 const D = GENERATION_DEFAULTS;
-const PULL_HINT = 'get the released weights with `cxr pull`';
-
-/** Add the `cxr pull` hint to a missing-weights error. */
-export async function withPullHint<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (e) {
-    if (isCxrError(e) && e.code.startsWith('weights.missing'))
-      throw inputError(e.code, `${e.message}; ${PULL_HINT}`, { cause: e });
-    throw e;
-  }
-}
-
 function choice<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], fallback: T): T {
   const v = str(args, name) ?? fallback;
   if (!(allowed as readonly string[]).includes(v))

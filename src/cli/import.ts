@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { inputError } from '../errors.js';
 import { BUNDLE_DTYPES, type BundleDtype, importBundle } from '../llava/index.js';
 import { type Command, flag, str } from './command.js';
-import { withPullHint } from './findings.js';
+import { withPullHint } from './pull-hint.js';
 
 export const importCommand: Command = {
   name: 'import',
