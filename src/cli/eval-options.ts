@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { inputError } from '../errors.js';
-import { DEFAULT_MAX_CHARS, METRICS, type Pairs, readPairs } from '../eval/index.js';
+import { DEFAULT_FIELDS, DEFAULT_MAX_CHARS, METRICS, type Pairs, readPairs } from '../eval/index.js';
 import { type BootstrapOptions, DEFAULT_RESAMPLES } from '../eval/stats/index.js';
 import { type CliIO, flag, int, type OptionSpec, type ParsedArgs, str } from './command.js';
 
@@ -23,14 +23,19 @@ export const SHARED_EVAL_OPTIONS: Record<string, OptionSpec> = {
     valueName: 'jsonl|csv',
     description: 'input format (default: from the file extension)',
   },
-  'id-field': { type: 'string', valueName: 'NAME', description: 'id column', default: 'id' },
+  'id-field': { type: 'string', valueName: 'NAME', description: 'id column', default: DEFAULT_FIELDS.id },
   'pred-field': {
     type: 'string',
     valueName: 'NAME',
     description: 'prediction column',
-    default: 'prediction',
+    default: DEFAULT_FIELDS.prediction,
   },
-  'ref-field': { type: 'string', valueName: 'NAME', description: 'reference column', default: 'reference' },
+  'ref-field': {
+    type: 'string',
+    valueName: 'NAME',
+    description: 'reference column',
+    default: DEFAULT_FIELDS.reference,
+  },
   bootstrap: {
     type: 'string',
     valueName: 'N',

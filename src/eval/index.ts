@@ -28,6 +28,7 @@ export {
 export { escapeHtml, type HtmlReport, renderHtml } from './html.js';
 export { DEFAULT_METRICS, METRICS, parseMetricList, RULE_LABELER } from './metrics.js';
 export {
+  DEFAULT_FIELDS,
   DEFAULT_MAX_CHARS,
   type PairInputOptions,
   type Pairs,

@@ -14,6 +14,8 @@ import { inputError } from '../errors.js';
 import { type FileFormat, formatOf, type RecordStats, readRecords } from './records.js';
 
 export const DEFAULT_MAX_CHARS = 100_000;
+/** Column names when the user names none: LLaVA-Rad's output files use these. */
+export const DEFAULT_FIELDS = { id: 'id', prediction: 'prediction', reference: 'reference' } as const;
 const PROGRESS_EVERY_ROWS = 50_000;
 const EXAMPLES_SHOWN = 5;
 
@@ -141,9 +143,9 @@ function examples(ids: readonly string[]): string {
 }
 
 export async function readPairs(o: PairInputOptions): Promise<Pairs> {
-  const idField = o.idField ?? 'id';
-  const predField = o.predField ?? 'prediction';
-  const refField = o.refField ?? 'reference';
+  const idField = o.idField ?? DEFAULT_FIELDS.id;
+  const predField = o.predField ?? DEFAULT_FIELDS.prediction;
+  const refField = o.refField ?? DEFAULT_FIELDS.reference;
   const maxChars = o.maxChars ?? DEFAULT_MAX_CHARS;
   const spec = (file: string, fields: string[]): ColumnSpec => ({
     file,
@@ -229,7 +231,7 @@ export interface Systems {
 /** References plus several prediction files, joined on the ids present in every file. */
 export async function readSystems(o: SystemsInputOptions): Promise<Systems> {
   const base = {
-    idField: o.idField ?? 'id',
+    idField: o.idField ?? DEFAULT_FIELDS.id,
     maxChars: o.maxChars ?? DEFAULT_MAX_CHARS,
     onProgress: o.onProgress,
   };
@@ -239,10 +241,12 @@ export async function readSystems(o: SystemsInputOptions): Promise<Systems> {
     format: formatOf(file, o.format),
     fields: [field],
   });
-  const [ref] = (await readColumns(spec(o.ref, o.refField ?? 'reference'))) as [TextColumn];
+  const [ref] = (await readColumns(spec(o.ref, o.refField ?? DEFAULT_FIELDS.reference))) as [TextColumn];
   const preds: TextColumn[] = [];
   for (const file of o.preds)
-    preds.push(((await readColumns(spec(file, o.predField ?? 'prediction'))) as [TextColumn])[0]);
+    preds.push(
+      ((await readColumns(spec(file, o.predField ?? DEFAULT_FIELDS.prediction))) as [TextColumn])[0],
+    );
   const ids = ref.order.filter((id) => preds.every((p) => p.texts.has(id)));
   const warnings: string[] = [];
   const missing = ref.order.length - ids.length;
