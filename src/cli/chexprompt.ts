@@ -4,11 +4,10 @@ import { join, resolve } from 'node:path';
 import { inputError } from '../errors.js';
 import {
   type AnswerFormat,
-  type ChexpromptReport,
-  chexprompt,
   chexpromptJson,
   chexpromptMetricValues,
   chexpromptPerReport,
+  chexpromptWithJudge,
   DEFAULT_PARSE_RETRIES,
   defaultTemplate,
   formatChexpromptTable,
@@ -17,19 +16,16 @@ import {
   type PromptTemplate,
   parseTemplate,
   type ReportResult,
+  type SpecRun,
 } from '../eval/chexprompt/index.js';
 import type { MetricValue, Pairs } from '../eval/index.js';
 import type { BootstrapOptions } from '../eval/stats/index.js';
 import {
-  AnswerCache,
-  createJudge,
   DEFAULT_GGUF_CONTEXT,
   DEFAULT_JUDGE_PARAMS,
   DEFAULT_LIMITS,
   type JudgeSettings,
   type JudgeSpec,
-  judgeIdentity,
-  LimitedJudge,
   type Pricing,
   parseJudgeSpec,
 } from '../judge/index.js';
@@ -153,10 +149,10 @@ export async function runJudged(
   io: CliIO,
   bootstrap: BootstrapOptions,
   log: (message: string) => void,
-): Promise<{ report: ChexpromptReport; seconds: number; judge: LimitedJudge }> {
+): Promise<SpecRun> {
   // Every option is checked before a model is loaded or a cache file created.
   const { spec, text, settings } = judgeSettings(args, io);
-  const formatArg = answerFormat(args);
+  const format = answerFormat(args);
   const prompt = template(args, io);
   const price = pricing(args);
   const parseRetries = int(args, 'parse-retries', DEFAULT_PARSE_RETRIES, NOT_NEGATIVE);
@@ -167,31 +163,21 @@ export async function runJudged(
     timeoutMs: num(args, 'timeout', DEFAULT_LIMITS.timeoutMs / MS_PER_SECOND, NOT_NEGATIVE) * MS_PER_SECOND,
     maxRetries: int(args, 'retries', DEFAULT_LIMITS.maxRetries, NOT_NEGATIVE),
   };
-  const judge = new LimitedJudge(await createJudge(spec, settings), limits);
   const path = cachePath(args, io);
-  const format = formatArg ?? (judge.structured ? 'json' : 'list');
-  const started = Date.now();
-  let cache: AnswerCache | undefined;
-  try {
-    cache = path === undefined ? undefined : AnswerCache.open(path);
-    log(`judging ${pairs.length} pairs with ${text} (${format} answers${path ? `, cache ${path}` : ''})`);
-    const report = await chexprompt(pairs, {
-      judge,
-      judgeId: judgeIdentity(spec, settings),
-      template: prompt,
-      format,
-      cache,
-      parseRetries,
-      workers: limits.concurrency * 2,
-      pricing: price,
-      bootstrap,
-      onResult: progress(pairs.length, log),
-    });
-    return { report, seconds: (Date.now() - started) / MS_PER_SECOND, judge };
-  } finally {
-    await judge.close();
-    cache?.close();
-  }
+  return chexpromptWithJudge(pairs, {
+    spec,
+    settings,
+    limits,
+    format,
+    cachePath: path,
+    template: prompt,
+    parseRetries,
+    pricing: price,
+    bootstrap,
+    onResult: progress(pairs.length, log),
+    onStart: (f) =>
+      log(`judging ${pairs.length} pairs with ${text} (${f} answers${path ? `, cache ${path}` : ''})`),
+  });
 }
 
 export const chexpromptCommand: Command = {

@@ -53,3 +53,4 @@ export {
   runChexprompt,
 } from './run.js';
 export { DEFAULT_EXAMPLES, DEFAULT_TEMPLATE, type PromptExample } from './template.js';
+export { chexpromptWithJudge, type SpecRun, type SpecRunOptions } from './with-judge.js';
