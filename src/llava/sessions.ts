@@ -70,11 +70,12 @@ const GRAPH_NAMES = { vision: 'vision', embed: 'embed', decoder: 'decoder' } as 
 /** Decoder runs remembered in `OrtCausalLM.runs`. */
 const RUN_LOG = 64;
 /**
- * Prompt positions per decoder run in a prefill. The attention scores of a run are [heads, chunk, cache]: a
- * 1,430-token prompt in one run holds about 1 GB of score-sized temporaries, in chunks of 256 under 200 MB, with
- * the weights still read once per 256 rows (a chunk's result equals the whole prompt's: test/llava/prefill-chunks).
+ * Prompt positions per decoder run in a prefill. A run's attention temporaries are [heads, chunk, cache] and its
+ * returned keys/values chunk x 1 MB at 7B (garbage once appended), so a 1,430-token prompt in one run peaks about
+ * 1 GB above the cache; 128-row chunks keep that near 200 MB at the same speed (MatMulNBits still reads each weight
+ * once per 128 rows). A chunked prefill equals the one-run prefill: test/llava/prefill-chunks.test.ts.
  */
-export const PREFILL_CHUNK = 256;
+export const PREFILL_CHUNK = 128;
 /**
  * Rows added to a KV buffer when it fills. Every decode step attends over the whole capacity (the unused tail is
  * masked), so slack costs time and memory on every step (at 7B, 256 rows are 270 MB and 15% more attention reads
