@@ -73,7 +73,8 @@ export async function runEngines(o: RunOptions): Promise<Measured[]> {
   for (const engine of o.engines) {
     const path = join(o.work, `${engine}-L${c.llama.numHiddenLayers}-H${c.llama.hiddenSize}`);
     o.log(`${engine}: building ${path}`);
-    const buildS = await cached(path, () => build(engine, path, weights, o.shape));
+    const built = await cached(path, () => build(engine, path, weights, o.shape));
+    const buildS = engine === 'torch-fp32' ? null : built; // torch builds its network in the measuring process
     if (o.buildOnly) continue;
     const job = jobFor(engine, path, o, plan);
     if (typeof job === 'string') {
