@@ -8,6 +8,8 @@ import type { OptionSpec } from './command.js';
 
 export const DEFAULT_CONCURRENCY = 4;
 export const CHEXPROMPT_METRIC = 'chexprompt';
+/** The answer cache under the user's cache folder ($XDG_CACHE_HOME, else ~/.cache). */
+export const DEFAULT_CACHE_PATH = ['cxr', 'judge-answers.sqlite'] as const;
 
 export const CHEXPROMPT_OPTIONS: Record<string, OptionSpec> = {
   judge: {
@@ -62,7 +64,7 @@ export const CHEXPROMPT_OPTIONS: Record<string, OptionSpec> = {
   cache: {
     type: 'string',
     valueName: 'FILE',
-    description: 'judge answer cache (default: ~/.cache/cxr/judge-answers.sqlite)',
+    description: `judge answer cache (default: ~/.cache/${DEFAULT_CACHE_PATH.join('/')})`,
   },
   'no-cache': { type: 'boolean', description: 'neither read nor write the answer cache' },
   'azure-endpoint': {

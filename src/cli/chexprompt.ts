@@ -29,7 +29,7 @@ import {
   type Pricing,
   parseJudgeSpec,
 } from '../judge/index.js';
-import { CHEXPROMPT_OPTIONS, DEFAULT_CONCURRENCY } from './chexprompt-options.js';
+import { CHEXPROMPT_OPTIONS, DEFAULT_CACHE_PATH, DEFAULT_CONCURRENCY } from './chexprompt-options.js';
 import { type CliIO, type Command, flag, int, num, type ParsedArgs, str } from './command.js';
 import { bootstrapOptions, readPairsOf, SHARED_EVAL_OPTIONS, stderrLogger } from './eval-options.js';
 import { writeAtomic } from './output.js';
@@ -82,7 +82,7 @@ function cachePath(args: ParsedArgs, io: CliIO): string | undefined {
   const given = str(args, 'cache');
   if (given !== undefined) return resolve(io.cwd, given);
   const base = io.env.XDG_CACHE_HOME || join(io.env.HOME || homedir(), '.cache');
-  return join(base, 'cxr', 'judge-answers.sqlite');
+  return join(base, ...DEFAULT_CACHE_PATH);
 }
 
 function judgeSettings(
