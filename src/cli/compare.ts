@@ -15,6 +15,7 @@ import { type CliIO, type Command, flag, int, type ParsedArgs, str, strList } fr
 import {
   bootstrapOptions,
   inputOptions,
+  LONG_RUN_PAIRS,
   type OutputMode,
   outputMode,
   SHARED_EVAL_OPTIONS,
@@ -22,9 +23,6 @@ import {
 } from './eval-options.js';
 import { writeAtomic } from './output.js';
 import { packageVersion } from './version.js';
-
-/** Runs with at least this many pairs print progress lines. */
-const LONG_RUN_PAIRS = 10_000;
 
 /** Unique display names for the systems: file names, with the path added where two collide. */
 function systemNames(files: string[]): string[] {

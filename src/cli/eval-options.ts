@@ -8,6 +8,8 @@ import { DEFAULT_FIELDS, DEFAULT_MAX_CHARS, METRICS, type Pairs, readPairs } fro
 import { type BootstrapOptions, DEFAULT_RESAMPLES } from '../eval/stats/index.js';
 import { type CliIO, flag, int, type OptionSpec, type ParsedArgs, str } from './command.js';
 
+/** Runs with at least this many pairs print per-metric progress lines. */
+export const LONG_RUN_PAIRS = 10_000;
 /** MT19937 seeds are 32-bit. */
 const MAX_SEED = 0xffffffff;
 

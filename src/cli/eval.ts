@@ -14,6 +14,7 @@ import { CHEXPROMPT_OPTIONS, splitChexpromptMetric } from './chexprompt-options.
 import { type Command, flag, str } from './command.js';
 import {
   bootstrapOptions,
+  LONG_RUN_PAIRS,
   outputMode,
   readPairsOf,
   SHARED_EVAL_OPTIONS,
@@ -21,9 +22,6 @@ import {
 } from './eval-options.js';
 import { writeAtomic } from './output.js';
 import { packageVersion } from './version.js';
-
-/** Runs with at least this many pairs print per-metric progress lines. */
-const LONG_RUN_PAIRS = 10_000;
 
 export const evalCommand: Command = {
   name: 'eval',
