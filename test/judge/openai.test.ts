@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeChatServer, type FakeServerOptions, type Fault } from '../../bench/support/fake-judge-server.js';
 import {
   createJudge,
+  type Judge,
   JudgeFatalError,
   type JudgeRequest,
   JudgeRequestError,
@@ -185,11 +186,29 @@ describe('OpenAI-compatible judge over a real socket', () => {
   });
 
   it('spaces request starts to the requests-per-minute limit', async () => {
-    const s = await serve();
-    const judge = limited(s.url, { concurrency: 8, requestsPerMinute: 600 }); // one start per 100 ms
-    await Promise.all(Array.from({ length: 5 }, () => judge.complete(request)));
-    const span = s.received.at(-1)!.at - s.received[0]!.at;
-    expect(span).toBeGreaterThanOrEqual(4 * 100 - 20);
+    // Starts are recorded where the limiter hands a request to the backend: times at the server would also
+    // include the first request's connection setup, which shortens the measured span.
+    const starts: number[] = [];
+    const recording: Judge = {
+      kind: 'http',
+      model: 'recorder',
+      params: { temperature: 0, maxTokens: 128 },
+      structured: false,
+      complete: async () => {
+        starts.push(performance.now());
+        return { text: '[(A, 1)]' };
+      },
+      close: async () => {},
+    };
+    const judge = new LimitedJudge(recording, {
+      ...limited('http://unused').limits,
+      concurrency: 8,
+      requestsPerMinute: 600,
+    });
+    await Promise.all(Array.from({ length: 5 }, () => judge.complete(request))); // one start per 100 ms
+    // Timers may fire up to a millisecond early; the limiter never starts a request before its slot.
+    for (let i = 1; i < starts.length; i++)
+      expect(starts[i]! - starts[0]!).toBeGreaterThanOrEqual(i * 100 - 2);
   });
 
   it('routes an Azure deployment to its deployment URL with the api-version', async () => {
