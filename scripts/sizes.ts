@@ -1,9 +1,11 @@
 /**
  * Reports source files over ~500 lines and functions over ~80 lines so growth is seen when it happens.
  * `npm run sizes` (add `--strict` to exit 1 when something is over).
+ * Functions are found with the TypeScript parser, so methods, arrow functions and multi-line signatures count.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import ts from 'typescript';
 
 const FILE_LIMIT = 500;
 const FUNCTION_LIMIT = 80;
@@ -16,31 +18,41 @@ function* walk(dir: string): Generator<string> {
   }
 }
 
-/** Rough function lengths: a line opening a function or method to the brace that closes it. */
-function longFunctions(lines: string[]): { name: string; start: number; length: number }[] {
+function functionName(node: ts.Node): string {
+  const named = node as { name?: ts.Node };
+  if (named.name && ts.isIdentifier(named.name)) return named.name.text;
+  if (ts.isVariableDeclaration(node.parent) && ts.isIdentifier(node.parent.name))
+    return node.parent.name.text;
+  if (ts.isPropertyAssignment(node.parent) && ts.isIdentifier(node.parent.name)) return node.parent.name.text;
+  return '(anonymous)';
+}
+
+function longFunctions(file: string, text: string): { name: string; start: number; length: number }[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const found: { name: string; start: number; length: number }[] = [];
-  const opener =
-    /^(\s*)(?:export\s+)?(?:async\s+)?(?:function\*?\s+(\w+)|(?:const|let)\s+(\w+)\s*=.*=>\s*\{$|(\w+)\s*\([^)]*\)\s*(?::[^{]+)?\{$)/;
-  lines.forEach((line, i) => {
-    const m = opener.exec(line);
-    if (!m) return;
-    const indent = m[1]!;
-    const end = lines.findIndex((l, j) => j > i && l.startsWith(`${indent}}`));
-    const length = end < 0 ? 0 : end - i + 1;
-    if (length > FUNCTION_LIMIT) found.push({ name: m[2] ?? m[3] ?? m[4] ?? '?', start: i + 1, length });
-  });
+  const visit = (node: ts.Node): void => {
+    if (ts.isFunctionLike(node) && (node as ts.FunctionLikeDeclaration).body) {
+      const start = source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
+      const end = source.getLineAndCharacterOfPosition(node.getEnd()).line + 1;
+      if (end - start + 1 > FUNCTION_LIMIT)
+        found.push({ name: functionName(node), start, length: end - start + 1 });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
   return found;
 }
 
 let over = 0;
 for (const root of ['src', 'bench']) {
   for (const file of walk(root)) {
-    const lines = readFileSync(file, 'utf8').split('\n');
-    if (lines.length > FILE_LIMIT) {
+    const text = readFileSync(file, 'utf8');
+    const lines = text.split('\n').length;
+    if (lines > FILE_LIMIT) {
       over++;
-      console.log(`${file}: ${lines.length} lines (limit ${FILE_LIMIT})`);
+      console.log(`${file}: ${lines} lines (limit ${FILE_LIMIT})`);
     }
-    for (const f of longFunctions(lines)) {
+    for (const f of longFunctions(file, text)) {
       over++;
       console.log(`${file}:${f.start}: function ${f.name} is ${f.length} lines (limit ${FUNCTION_LIMIT})`);
     }
