@@ -82,7 +82,8 @@ export async function importBundle(opts: ImportOptions): Promise<BundleManifest>
     throw inputError('bundle.exists', 'the output already exists (use --force to replace it)', { file: out });
   opts.onStage?.('weights');
   const weights = await openLlavaRad({ llavaDir: opts.llavaDir, baseDir: opts.baseDir });
-  const tmp = `${out}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+  await removeAbandonedPartials(out);
+  const tmp = `${out}${PARTIAL_INFIX}${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await mkdir(tmp, { recursive: true });
     opts.onStage?.('graphs');
@@ -111,6 +112,36 @@ export async function importBundle(opts: ImportOptions): Promise<BundleManifest>
     throw e;
   } finally {
     await weights.close();
+  }
+}
+
+/** Temporary folders are `<out>.partial-<pid>-<random>`: the pid tells whether their writer still runs. */
+const PARTIAL_INFIX = '.partial-';
+
+/**
+ * An import killed mid-way (Ctrl-C, out of memory) leaves its temporary folder behind; the next import of the
+ * same bundle removes the ones whose process is gone, so gigabytes of half-written graphs do not pile up.
+ */
+export async function removeAbandonedPartials(out: string): Promise<string[]> {
+  const prefix = `${basename(out)}${PARTIAL_INFIX}`;
+  const removed: string[] = [];
+  const siblings = await readdir(dirname(out)).catch(() => [] as string[]);
+  for (const name of siblings) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (!Number.isInteger(pid) || processIsAlive(pid)) continue;
+    await rm(join(dirname(out), name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // signal 0: existence check only
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,5 +1,13 @@
 /** `cxr import`: the bundle layout, its manifest, atomic writes, and the quantised bundles' agreement. */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +55,20 @@ describe('cxr import', () => {
     expect(config.llavaRad.llama.hiddenSize).toBe(128);
     // Nothing left beside the bundle.
     expect(readdirSync(work)).toEqual(['fp32']);
+  });
+
+  it('removes temporary folders left by a killed import, keeping those of running ones', async () => {
+    const out = join(work, 'after-crash');
+    const abandoned = `${out}.partial-999999999-dead`; // no such process
+    const running = `${out}.partial-${process.pid}-live`; // this process: still running
+    for (const dir of [abandoned, running]) {
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'decoder.onnx.data'), 'half-written');
+    }
+    expect((await importTo(out)).code).toBe(0);
+    expect(existsSync(abandoned)).toBe(false);
+    expect(existsSync(running)).toBe(true);
+    rmSync(running, { recursive: true });
   });
 
   it('refuses to overwrite without --force and replaces with it', async () => {
