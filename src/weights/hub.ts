@@ -173,9 +173,14 @@ async function readLock(dir: string): Promise<Record<string, LockEntry>> {
   }
 }
 
-/** The commit each file was downloaded from, as recorded by a previous pull (the local pin). */
-export async function lockedCommit(dir: string): Promise<string | undefined> {
-  const commits = new Set(Object.values(await readLock(dir)).map((e) => e.commit));
+/**
+ * The commit `files` were downloaded from, as recorded by a previous pull (the local pin). A folder may hold
+ * files of several repositories (CheXbert's checkpoint beside BERT's vocabulary), so only `files` count.
+ */
+export async function lockedCommit(dir: string, files?: readonly string[]): Promise<string | undefined> {
+  const lock = await readLock(dir);
+  const entries = files ? files.flatMap((f) => (lock[f] ? [lock[f]] : [])) : Object.values(lock);
+  const commits = new Set(entries.map((e) => e.commit));
   return commits.size === 1 ? [...commits][0] : undefined;
 }
 

@@ -63,13 +63,22 @@ export const PULL_TARGETS: Record<string, PullTarget> = {
   },
   chexbert: {
     name: 'chexbert',
-    description: 'CheXbert labeler checkpoint (StanfordAIMI/RRG_scorers, chexbert.pth)',
+    description:
+      'CheXbert labeler checkpoint (StanfordAIMI/RRG_scorers, chexbert.pth) + the BERT vocabulary it reads',
     repos: [
       { repo: 'StanfordAIMI/RRG_scorers', revision: 'main', folder: 'chexbert', files: ['chexbert.pth'] },
+      // The labeler tokenises with bert-base-uncased's vocabulary and reads it from beside the checkpoint.
+      {
+        repo: 'google-bert/bert-base-uncased',
+        revision: 'main',
+        folder: 'chexbert',
+        files: ['vocab.txt', 'config.json'],
+      },
     ],
     licence: [
       'The CheXbert checkpoint (StanfordAIMI/RRG_scorers) is provided by the Stanford AIMI Center for',
       'research use; see the repository page for its terms. It is not a medical device.',
+      'bert-base-uncased (google-bert/bert-base-uncased) is under the Apache License 2.0.',
     ].join('\n'),
   },
 };
@@ -125,7 +134,7 @@ export async function pull(target: PullTarget, dir: string, opts: PullOptions = 
   for (const r of target.repos) {
     const folder = join(dir, r.folder);
     const repo = opts.repoIds?.[r.repo] ?? r.repo;
-    const revision = opts.revisions?.[r.repo] ?? (await lockedCommit(folder)) ?? r.revision;
+    const revision = opts.revisions?.[r.repo] ?? (await lockedCommit(folder, r.files)) ?? r.revision;
     const listing = await listRepo(repo, revision, opts);
     const { downloaded, present } = await downloadRepo(listing, r.files, folder, opts);
     results.push({ repo, commit: listing.commit, folder, downloaded, present });

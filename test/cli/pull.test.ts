@@ -16,6 +16,8 @@ const REPOS: Record<string, string> = {
   'microsoft/llava-rad': join(TINY, 'llava-rad'),
   'lmsys/vicuna-7b-v1.5': join(TINY, 'vicuna-7b-v1.5-sharded'),
   'StanfordAIMI/RRG_scorers': join(FIXTURES, 'oracle/chexbert-tiny'),
+  // the tiny CheXbert fixture carries the real bert-base-uncased vocab.txt beside a config.json
+  'google-bert/bert-base-uncased': join(FIXTURES, 'oracle/chexbert-tiny'),
 };
 const LFS = /\.(bin|pt|pth|model)$/;
 /** Time the client gets to store the first half before the server hangs up. */
@@ -183,10 +185,18 @@ describe('cxr pull', () => {
     const second = await pull('chexbert');
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toContain('resuming at');
-    expect(hub.seen.at(-1)!.range).toBe(`bytes=${kept}-`);
+    const resumed = hub.seen.filter((s) => s.url.endsWith('/chexbert.pth'));
+    expect(resumed.at(-1)!.range).toBe(`bytes=${kept}-`);
     expect(
       sameBytes(join(dir, 'chexbert/chexbert.pth'), join(REPOS['StanfordAIMI/RRG_scorers']!, 'chexbert.pth')),
     ).toBe(true);
+    // BERT's vocabulary lands beside the checkpoint, where the labeler looks for it, each repo pinned on its own.
+    expect(sameBytes(join(dir, 'chexbert/vocab.txt'), join(FIXTURES, 'oracle/chexbert-tiny/vocab.txt'))).toBe(
+      true,
+    );
+    const third = await pull('chexbert');
+    expect(third.code, third.stderr).toBe(0);
+    expect(hub.seen.filter((s) => s.url.startsWith('/api/')).at(-1)!.url).toContain(`revision/${COMMIT}`);
   });
 
   it('detects a corrupted file by its sha256 and discards it', async () => {
