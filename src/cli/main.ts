@@ -41,9 +41,24 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
+/**
+ * stdout as the CLI sees it. A reader that goes away early (`cxr label x.jsonl | head -1`) turns further output
+ * into no-ops instead of an unhandled EPIPE crash; the command still finishes, so files it writes are complete.
+ */
+function stdoutWriter(): (text: string) => void {
+  let closed = false;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    closed = true;
+  });
+  return (t) => {
+    if (!closed) process.stdout.write(t);
+  };
+}
+
 export function processIO(): CliIO {
   return {
-    stdout: (t) => process.stdout.write(t),
+    stdout: stdoutWriter(),
     stderr: (t) => process.stderr.write(t),
     isTTY: Boolean(process.stderr.isTTY),
     env: process.env,

@@ -1,4 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands.js';
@@ -37,5 +39,19 @@ describe('cxr CLI', () => {
     expect(out).toMatch(/^cxr \d+\.\d+\.\d+/);
     const bad = spawnSync(tsx, [join(REPO_ROOT, 'src/cli/bin.ts'), 'nope'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
+  });
+
+  it('stops quietly when the reader of its output goes away (| head -1), exit 0, no EPIPE crash', () => {
+    // More output than a pipe buffer holds, so writes after `head` exits must hit a closed pipe.
+    const reports = join(mkdtempSync(join(tmpdir(), 'cxr-epipe-')), 'reports.jsonl');
+    const line = (i: number) =>
+      JSON.stringify({ id: `r${i}`, text: 'No pleural effusion. Heart size is normal.' });
+    writeFileSync(reports, `${Array.from({ length: 2000 }, (_, i) => line(i)).join('\n')}\n`);
+    const tsx = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+    const script = `"${tsx}" "${join(REPO_ROOT, 'src/cli/bin.ts')}" label "${reports}" | head -1; exit \${PIPESTATUS[0]}`;
+    const r = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+    expect(r.stderr).not.toContain('EPIPE');
+    expect(r.stdout).toContain('"id":"r0"');
+    expect(r.status).toBe(0);
   });
 });
