@@ -38,13 +38,37 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
     const { description: _d, valueName: _v, ...rest } = spec;
     options[name] = rest;
   }
+  let parsed: ReturnType<typeof parseArgs>;
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    return { values: values as ParsedArgs['values'], positionals };
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
     throw inputError('cli.bad_args', `cxr ${command.name}: ${(e as Error).message}`, { field: 'arguments' });
   }
+  refuseRepeatedValues(command, parsed.tokens ?? []);
+  return { values: parsed.values as ParsedArgs['values'], positionals: parsed.positionals };
 }
+
+/**
+ * A value option given twice (`--model a --model b`) would silently keep the last one, so the user's first
+ * choice vanishes: refuse it unless the option collects several values.
+ */
+function refuseRepeatedValues(command: Command, tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>) {
+  const seen = new Map<string, string>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || t.value === undefined || command.options[t.name]?.multiple) continue;
+    const first = seen.get(t.name);
+    if (first !== undefined)
+      throw inputError('cli.repeated_option', 'given twice; give it once', {
+        field: `--${t.name}`,
+        found: `${first} and ${t.value}`,
+      });
+    seen.set(t.name, t.value);
+  }
+}
+
+/** Plain decimal notation only: Number() would also take '', ' ', '0x10', '1e3' and 'Infinity'. */
+const DECIMAL_INTEGER = /^[+-]?\d+$/;
+const DECIMAL_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 export function formatHelp(command: Command): string {
   const lines = [`cxr ${command.name} ${command.usage}`.trimEnd(), '', command.summary, ''];
@@ -82,11 +106,10 @@ export function strList(args: ParsedArgs, name: string): string[] {
   return typeof v === 'string' ? [v] : [];
 }
 
-/** Parse an integer option, naming the option when it is not one. */
 /** A finite number; with `min`, also at least that. */
 export function num(args: ParsedArgs, name: string, fallback: number, min?: number): number {
   const v = str(args, name);
-  const n = v === undefined ? fallback : Number(v);
+  const n = v === undefined ? fallback : DECIMAL_NUMBER.test(v.trim()) ? Number(v) : Number.NaN;
   if (!Number.isFinite(n) || (min !== undefined && n < min)) {
     const why = min === undefined ? 'not a number' : `must be a number >= ${min}`;
     throw inputError('cli.bad_option', why, { field: `--${name}`, found: v });
@@ -98,7 +121,7 @@ export function num(args: ParsedArgs, name: string, fallback: number, min?: numb
 export function int(args: ParsedArgs, name: string, fallback: number, min?: number): number {
   const v = str(args, name);
   if (v === undefined) return fallback;
-  const n = Number(v);
+  const n = DECIMAL_INTEGER.test(v.trim()) ? Number(v) : Number.NaN;
   if (!Number.isInteger(n))
     throw inputError('cli.bad_option', 'not an integer', { field: `--${name}`, found: v });
   if (min !== undefined && n < min)

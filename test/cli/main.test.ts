@@ -54,4 +54,45 @@ describe('cxr CLI', () => {
     expect(r.stdout).toContain('"id":"r0"');
     expect(r.status).toBe(0);
   });
+
+  it('refuses a value option given twice instead of silently keeping the last (exit 2, names both)', async () => {
+    const ex = join(REPO_ROOT, 'examples');
+    const args = ['eval', '--pred', join(ex, 'predictions.jsonl'), '--ref', join(ex, 'references.jsonl')];
+    const r = await cli([...args, '--bootstrap', '10', '--bootstrap', '20', '--metrics', 'bleu4']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--bootstrap: given twice');
+    expect(r.stderr).toContain('10 and 20');
+    const pred = await cli([...args, '--pred', 'other.jsonl']);
+    expect(pred.code).toBe(2);
+    expect(pred.stderr).toContain('--pred: given twice');
+    // Options that collect values still take repeats.
+    const refs = join(ex, 'references.jsonl');
+    const cmp = await cli([
+      'compare',
+      '--ref',
+      refs,
+      '--pred',
+      args[2]!,
+      '--pred',
+      args[2]!,
+      '--metrics',
+      'bleu4',
+    ]);
+    expect(cmp.stderr).not.toContain('given twice');
+  });
+
+  it('takes numbers in plain decimal only: empty, hex, exponent and Infinity are refused (exit 2)', async () => {
+    const ex = join(REPO_ROOT, 'examples');
+    const args = ['eval', '--pred', join(ex, 'predictions.jsonl'), '--ref', join(ex, 'references.jsonl')];
+    for (const bad of ['', ' ', '0x10', '1e2', 'Infinity', '5abc']) {
+      const r = await cli([...args, `--bootstrap=${bad}`, '--metrics', 'bleu4']);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr, bad).toContain('--bootstrap: not an integer');
+    }
+    for (const bad of ['', '0x1', 'NaN', '-Infinity']) {
+      const r = await cli(['chexprompt', ...args.slice(1), '--judge', 'ollama:x', `--temperature=${bad}`]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr, bad).toContain('--temperature');
+    }
+  });
 });
