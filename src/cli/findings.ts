@@ -4,6 +4,7 @@ import {
   type BatchProgress,
   BUNDLE_DTYPES,
   type BundleDtype,
+  checkBatchOutput,
   type FindingsResult,
   FindingsStream,
   GENERATION_DEFAULTS,
@@ -158,7 +159,11 @@ export const findingsCommand: Command = {
       valueName: 'FILE',
       description: 'with --batch: JSONL results, one line per study',
     },
-    resume: { type: 'boolean', description: 'with --batch: skip studies already in --out' },
+    resume: {
+      type: 'boolean',
+      description:
+        'with --batch: skip studies already in --out (failed ones too: delete their lines to retry)',
+    },
     'allow-lateral': { type: 'boolean', description: 'accept lateral views' },
     'allow-non-chest': { type: 'boolean', description: 'skip the chest radiograph check' },
   },
@@ -172,8 +177,14 @@ trailing </s> dropped. Timings per stage go to stderr (or into the JSON). Withou
       return 2;
     }
     const studies = batch ? readStudies(resolve(io.cwd, batch)) : null;
-    if (studies && !str(args, 'out'))
-      throw inputError('cli.bad_args', '--batch needs --out FILE', { field: '--out' });
+    const out = str(args, 'out');
+    if (studies && !out) throw inputError('cli.bad_args', '--batch needs --out FILE', { field: '--out' });
+    // Without --batch, --out would be ignored and the results the user meant to keep only printed.
+    if (!studies && (out !== undefined || flag(args, 'resume')))
+      throw inputError('cli.bad_args', 'only with --batch; IMAGE... prints to stdout (use --json > FILE)', {
+        field: out !== undefined ? '--out' : '--resume',
+      });
+    if (studies) await checkBatchOutput(resolve(io.cwd, out!), flag(args, 'resume'));
     const options = studyOptions(args); // bad options fail before the model loads
     const model = await openModel(args, io);
     try {

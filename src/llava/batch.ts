@@ -3,8 +3,8 @@
  * out. Each line is written with a single append, so an interrupted run leaves whole lines (a torn last line
  * from a crash is cut off on resume); `resume` skips studies whose line is already there.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { appendFile, mkdir, truncate } from 'node:fs/promises';
+import { constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { access, appendFile, mkdir, truncate } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { inputError, isCxrError } from '../errors.js';
 import type { FindingsOptions, FindingsResult, LlavaModel } from './pipeline.js';
@@ -52,6 +52,7 @@ function manifestStudies(file: string): Study[] {
   const studies: Study[] = [];
   const ids = new Set<string>();
   readFileSync(file, 'utf8')
+    .replace(/^\uFEFF/, '') // a byte-order mark from Windows editors
     .split('\n')
     .forEach((line, i) => {
       if (line.trim() === '') return;
@@ -113,12 +114,8 @@ export async function runBatch(
   opts: BatchOptions,
 ): Promise<BatchSummary> {
   const out = resolve(opts.out);
-  const done = opts.resume ? await completedIds(out) : new Set<string>();
-  if (!opts.resume && existsSync(out))
-    throw inputError('batch.output_exists', 'the output exists; pass --resume to continue it or remove it', {
-      file: out,
-    });
-  await mkdir(dirname(out), { recursive: true });
+  await checkBatchOutput(out, opts.resume ?? false);
+  const done = opts.resume ? await completedIds(out) : new Map<string, boolean>();
   const start = performance.now();
   const progress = { done: 0, total: studies.length, skipped: 0, failed: 0, elapsedMs: 0 };
   const report = (last?: StudyLine) =>
@@ -126,13 +123,17 @@ export async function runBatch(
   report();
   for (const study of studies) {
     if (done.has(study.id)) {
+      // A failure kept from an earlier run still counts: the output is not complete.
+      if (done.get(study.id)) progress.failed++;
       progress.skipped++;
       progress.done++;
       continue;
     }
     const line = await runStudy(model, study, opts);
     if ('error' in line) progress.failed++;
-    await appendFile(out, `${JSON.stringify(line)}\n`);
+    await appendFile(out, `${JSON.stringify(line)}\n`).catch((e: unknown) => {
+      throw cannotWrite(out, e);
+    });
     progress.done++;
     report(line);
   }
@@ -142,6 +143,30 @@ export async function runBatch(
     skipped: progress.skipped,
     failed: progress.failed,
   };
+}
+
+/**
+ * Fails fast, before a model is loaded, when `out` exists without `resume` or cannot be written (a read-only
+ * folder, a path through a file); creates its folder.
+ */
+export async function checkBatchOutput(out: string, resume: boolean): Promise<void> {
+  if (!resume && existsSync(out))
+    throw inputError('batch.output_exists', 'the output exists; pass --resume to continue it or remove it', {
+      file: out,
+    });
+  try {
+    await mkdir(dirname(out), { recursive: true });
+    await access(existsSync(out) ? out : dirname(out), constants.W_OK);
+  } catch (e) {
+    throw cannotWrite(out, e);
+  }
+}
+
+function cannotWrite(out: string, e: unknown) {
+  return inputError('batch.cannot_write', `cannot write the results (${(e as Error).message})`, {
+    file: out,
+    cause: e,
+  });
 }
 
 async function runStudy(model: LlavaModel, study: Study, opts: BatchOptions): Promise<StudyLine> {
@@ -161,12 +186,12 @@ async function runStudy(model: LlavaModel, study: Study, opts: BatchOptions): Pr
 }
 
 /**
- * Ids of studies with a line in `out`, results and errors alike (one line per study; delete an error line to
- * retry that study). A last line without its newline is a write cut short: it is removed so the file stays
- * valid JSONL.
+ * Studies with a line in `out`, results and errors alike (one line per study; delete an error line to retry
+ * that study), each mapped to whether its line is an error. A last line without its newline is a write cut
+ * short: it is removed so the file stays valid JSONL.
  */
-async function completedIds(out: string): Promise<Set<string>> {
-  const ids = new Set<string>();
+async function completedIds(out: string): Promise<Map<string, boolean>> {
+  const ids = new Map<string, boolean>();
   if (!existsSync(out)) return ids;
   const text = readFileSync(out, 'utf8');
   const end = text.endsWith('\n') ? text.length : text.lastIndexOf('\n') + 1;
@@ -176,7 +201,7 @@ async function completedIds(out: string): Promise<Set<string>> {
     .split('\n')
     .forEach((line, i) => {
       if (line === '') return;
-      let row: { id?: unknown };
+      let row: { id?: unknown; error?: unknown };
       try {
         row = JSON.parse(line) as typeof row;
       } catch {
@@ -185,7 +210,7 @@ async function completedIds(out: string): Promise<Set<string>> {
           field: `line ${i + 1}`,
         });
       }
-      if (typeof row.id === 'string') ids.add(row.id);
+      if (typeof row.id === 'string') ids.set(row.id, row.error !== undefined);
     });
   return ids;
 }

@@ -4,6 +4,7 @@ export {
   type BatchOptions,
   type BatchProgress,
   type BatchSummary,
+  checkBatchOutput,
   IMAGE_EXTENSIONS,
   readStudies,
   runBatch,

@@ -188,8 +188,60 @@ describe('cxr findings --batch', () => {
     // A crash mid-line leaves a torn tail: resume cuts it and skips the finished studies.
     appendFileSync(out, '{"id": "c", "fin');
     const again = await cli([...args, '--resume']);
-    expect(again.stdout).toContain('0 written, 3 skipped');
+    // The failure kept from the first run still makes the output incomplete: counted, exit 2.
+    expect(again.stdout).toContain('0 written, 3 skipped, 1 failed of 3');
+    expect(again.code).toBe(2);
     expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(3);
+  });
+
+  it('reads a manifest saved with a byte-order mark and CRLF line ends', async () => {
+    const list = join(work, 'windows.jsonl');
+    const rows = [
+      { id: 'é—患者 1', image: join(IMAGE_DIR, 'CXR7_IM-2263-1001.png') },
+      { id: 'two', image: join(IMAGE_DIR, 'CXR7_IM-2263-1001.png') },
+    ];
+    writeFileSync(list, `\uFEFF${rows.map((x) => JSON.stringify(x)).join('\r\n')}\r\n`);
+    const out = join(work, 'windows-results.jsonl');
+    const r = await cli([
+      'findings',
+      '--batch',
+      list,
+      '--out',
+      out,
+      '--model',
+      bundle,
+      '--max-new-tokens',
+      '1',
+    ]);
+    expect(r.stderr).not.toContain('not a JSON object');
+    expect(r.code).toBe(0);
+    const ids = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id);
+    expect(ids).toEqual(['é—患者 1', 'two']);
+  });
+
+  it('refuses an --out it cannot write before loading the model (exit 2, names the file)', async () => {
+    const list = join(work, 'one.jsonl');
+    writeFileSync(list, `${JSON.stringify({ image: join(IMAGE_DIR, 'CXR7_IM-2263-1001.png') })}\n`);
+    const blocker = join(work, 'a-file');
+    writeFileSync(blocker, '');
+    const out = join(blocker, 'results.jsonl'); // a folder path through a file
+    const r = await cli(['findings', '--batch', list, '--out', out, '--model', join(work, 'no-such-bundle')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${out}: cannot write the results`);
+    expect(r.stderr).not.toContain('internal error');
+  });
+
+  it('refuses --out and --resume without --batch instead of ignoring them', async () => {
+    const image = join(IMAGE_DIR, 'CXR7_IM-2263-1001.png');
+    const r = await cli(['findings', image, '--model', bundle, '--out', join(work, 'lost.jsonl')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--out: only with --batch');
+    const resume = await cli(['findings', image, '--model', bundle, '--resume']);
+    expect(resume.code).toBe(2);
+    expect(resume.stderr).toContain('--resume: only with --batch');
   });
 
   it('takes every image of a folder', async () => {
