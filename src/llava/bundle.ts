@@ -85,7 +85,9 @@ export async function importBundle(opts: ImportOptions): Promise<BundleManifest>
   await removeAbandonedPartials(out);
   const tmp = `${out}${PARTIAL_INFIX}${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    await mkdir(tmp, { recursive: true });
+    await mkdir(tmp, { recursive: true }).catch((e: unknown) => {
+      throw cannotWrite(out, e);
+    });
     opts.onStage?.('graphs');
     const visionDtype = visionDtypeFor(dtype);
     await saveGraphs(weights, tmp, { visionDtype, decoderDtype: dtype });
@@ -108,11 +110,23 @@ export async function importBundle(opts: ImportOptions): Promise<BundleManifest>
     await moveIntoPlace(tmp, out);
     return manifest;
   } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
-    throw e;
+    // Cleaning up must not hide the first error (rm of a path through a file fails with ENOTDIR).
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw WRITE_ONLY_ERRNOS.includes((e as NodeJS.ErrnoException).code ?? '') ? cannotWrite(out, e) : e;
   } finally {
     await weights.close();
   }
+}
+
+/** Errors only a write can raise (reads of the weights happen in the same steps, so EACCES is not here). */
+const WRITE_ONLY_ERRNOS = ['ENOSPC', 'EDQUOT', 'EROFS'];
+
+/** A bundle folder that cannot be written (read-only place, a path through a file, a full disk) is the user's to fix. */
+function cannotWrite(out: string, e: unknown) {
+  return inputError('bundle.cannot_write', `cannot write the bundle (${(e as Error).message})`, {
+    file: out,
+    cause: e,
+  });
 }
 
 /** Temporary folders are `<out>.partial-<pid>-<random>`: the pid tells whether their writer still runs. */

@@ -93,6 +93,16 @@ describe('cxr import', () => {
     expect(dtype.code).toBe(2);
     expect(dtype.stderr).toContain('--dtype');
   });
+
+  it('names a bundle place it cannot write (exit 2, not an internal error)', async () => {
+    const blocker = join(work, 'a-file');
+    writeFileSync(blocker, '');
+    const out = join(blocker, 'bundle'); // a folder path through a file
+    const r = await importTo(out);
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.stderr).toContain(`${out}: cannot write the bundle`);
+    expect(r.code).toBe(2);
+  });
 });
 
 describe('quantised bundles against the fp32 golden ids', () => {
