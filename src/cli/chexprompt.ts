@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { inputError } from '../errors.js';
+import { CxrError, inputError } from '../errors.js';
 import {
   type AnswerFormat,
   chexpromptJson,
@@ -38,6 +38,10 @@ const PROGRESS_EVERY_MS = 5_000;
 const MS_PER_SECOND = 1000;
 
 const pick = (names: string[]) => Object.fromEntries(names.map((n) => [n, SHARED_EVAL_OPTIONS[n]!]));
+
+/** Exit status when the judge scored no report: a failure of the run, not of the user's input. */
+const EXIT_NOTHING_SCORED = 1;
+const NOTHING_SCORED = 'no report was scored; every judge request failed (reasons in --per-report)';
 
 /** Judge options are counts, rates and durations: never negative. */
 const NOT_NEGATIVE = 0;
@@ -238,7 +242,10 @@ texts, so a rerun costs nothing and an interrupted run resumes. An answer that c
       await writeAtomic(resolve(io.cwd, perReport), chexpromptPerReport(report.results));
     const facts = { seconds, scheduler: judge.stats, warnings: pairs.warnings };
     io.stdout(flag(args, 'json') ? chexpromptJson(report, facts) : formatChexpromptTable(report, facts));
-    return 0;
+    if (report.aggregate.scored > 0) return 0;
+    // Nothing measured is a failed run, whatever the reason: scripts must not take it for a result.
+    io.stderr(`cxr chexprompt: error: ${NOTHING_SCORED}\n`);
+    return EXIT_NOTHING_SCORED;
   },
 };
 
@@ -251,7 +258,12 @@ export async function chexpromptEvalMetrics(
   log: (message: string) => void,
 ): Promise<MetricValue[]> {
   const { report } = await runJudged(judgedPairs(pairs), args, io, bootstrap, log);
-  const { failed, reports } = report.aggregate;
+  const { failed, reports, scored } = report.aggregate;
+  if (scored === 0)
+    throw new CxrError(`chexprompt: ${NOTHING_SCORED}`, {
+      code: 'chexprompt.nothing_scored',
+      kind: 'internal',
+    });
   if (failed > 0) {
     const warning = `chexprompt: ${failed} of ${reports} reports failed (unreadable answers or judge errors) and are left out`;
     pairs.warnings.push(warning);

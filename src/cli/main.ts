@@ -36,7 +36,9 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       io.stderr(`cxr ${name}: error: ${e.message}\n`);
       return EXIT_BAD_INPUT;
     }
-    io.stderr(`cxr ${name}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    // A CxrError is a failure cxr foresaw and worded; a stack trace is only for the unforeseen.
+    const text = isCxrError(e) ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    io.stderr(`cxr ${name}: internal error: ${text}\n`);
     return EXIT_INTERNAL;
   }
 }

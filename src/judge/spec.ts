@@ -6,7 +6,7 @@
  *   http(s)://HOST:PORT/v1#MODEL any OpenAI-compatible server (vLLM, llama.cpp server, ...)
  *   gguf:/path/model.gguf        a local GGUF file through node-llama-cpp
  */
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { inputError } from '../errors.js';
 import { ggufJudge } from './gguf.js';
@@ -97,6 +97,30 @@ function ggufSize(path: string): number {
   }
 }
 
+/** Every GGUF file starts with these bytes; anything else (a .bin, a folder, a JSONL) is the user's mix-up. */
+const GGUF_MAGIC = 'GGUF';
+
+function checkGgufMagic(path: string): void {
+  let head = '';
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const bytes = Buffer.alloc(GGUF_MAGIC.length);
+      head = bytes.subarray(0, readSync(fd, bytes, 0, bytes.length, 0)).toString('latin1');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    throw inputError('judge.gguf_missing', 'cannot read the GGUF model', { file: path });
+  }
+  if (head !== GGUF_MAGIC)
+    throw inputError('judge.not_gguf', 'not a GGUF model file', {
+      file: path,
+      expected: `a file starting with "${GGUF_MAGIC}"`,
+      found: JSON.stringify(head),
+    });
+}
+
 export async function createJudge(spec: JudgeSpec, settings: JudgeSettings = {}): Promise<Judge> {
   switch (spec.kind) {
     case 'openai':
@@ -122,7 +146,7 @@ export async function createJudge(spec: JudgeSpec, settings: JudgeSettings = {})
         ...httpSettings(settings),
       });
     case 'gguf':
-      ggufSize(spec.modelPath);
+      checkGgufMagic(spec.modelPath);
       return ggufJudge({
         modelPath: spec.modelPath,
         params: settings.params,

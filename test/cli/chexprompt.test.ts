@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -232,6 +233,10 @@ describe('cxr chexprompt', () => {
         /\/no\/such\.gguf: cannot read the GGUF model/,
       ],
       [
+        ['--pred', predFile, '--ref', refFile, '--judge', `gguf:${refFile}`, '--no-cache'],
+        /ref\.jsonl: not a GGUF model file; expected a file starting with "GGUF"; found "\{\\"id"/,
+      ],
+      [
         ['--pred', predFile, '--ref', refFile, '--judge', 'azure:dep', '--no-cache'],
         /--azure-endpoint: an Azure judge needs/,
       ],
@@ -255,4 +260,33 @@ describe('cxr chexprompt', () => {
       expect(r.stderr).toMatch(message);
     }
   });
+
+  it('fails (exit 1) when the judge scores nothing, and stops early when it cannot be reached', async () => {
+    const port = await closedPort();
+    const judge = `http://127.0.0.1:${port}/v1#m`;
+    const few = join(dir, 'few.jsonl');
+    writeFileSync(few, `${readFileSync(predFile, 'utf8').trim().split('\n').slice(0, 3).join('\n')}\n`);
+    const quick = ['--judge', judge, '--no-cache', '--retries', '0', '--concurrency', '1'];
+    const r = await cli(['chexprompt', '--pred', few, '--ref', refFile, ...quick]);
+    expect(r.stdout).toContain('0 scored, 3 failed');
+    expect(r.stderr).toContain('no report was scored');
+    expect(r.code).toBe(1);
+    // cxr eval must not print a table without the metric the user asked for.
+    const e = await cli(['eval', '--pred', few, '--ref', refFile, '--metrics', 'bleu4,chexprompt', ...quick]);
+    expect(e.stderr).toContain('chexprompt: no report was scored');
+    expect(e.code).toBe(1);
+    // Many pairs: the run stops after the first failures instead of trying every one.
+    const all = await cli(['chexprompt', '--pred', predFile, '--ref', refFile, ...quick]);
+    expect(all.stderr).toMatch(/the judge failed the first 10 requests; the last: judge error/);
+    expect(all.code).toBe(1);
+  });
 });
+
+/** A local port nothing listens on: connections to it are refused at once. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((done) => server.close(done));
+  return port;
+}

@@ -55,7 +55,11 @@ export type ReportResult =
  */
 export type FailureKind = 'unparseable' | 'judge_error' | 'refused';
 
-/** A run whose first this-many reports are all refused is stopped: the judge refuses everything (bad parameter). */
+/**
+ * A run whose first this-many reports all fail at the judge (refused, or unreachable after the retries) is
+ * stopped: the judge refuses everything (a bad parameter) or is not there (down, wrong address, no key), and
+ * going on would only spend time and money on failures.
+ */
 export const REFUSALS_BEFORE_STOP = 10;
 
 export interface RunOptions {
@@ -107,7 +111,7 @@ export async function runChexprompt(pairs: JudgedPair[], options: RunOptions): P
   const results: ReportResult[] = new Array(pairs.length);
   let fatal: unknown;
   let next = 0;
-  const tally = { ok: 0, refused: 0 };
+  const tally = { ok: 0, refused: 0, unreachable: 0 };
   const worker = async () => {
     while (next < pairs.length && !abort.signal.aborted) {
       const index = next++;
@@ -116,10 +120,15 @@ export async function runChexprompt(pairs: JudgedPair[], options: RunOptions): P
         results[index] = result;
         options.onResult?.(result, index);
         if (result.status === 'ok') tally.ok++;
-        else if (result.failure === 'refused' && ++tally.refused >= REFUSALS_BEFORE_STOP && tally.ok === 0) {
-          throw new JudgeFatalError(
-            `the judge refused the first ${tally.refused} requests; the last: ${result.reason}`,
-          );
+        else if (result.failure !== 'unparseable') {
+          tally[result.failure === 'refused' ? 'refused' : 'unreachable']++;
+          const failed = tally.refused + tally.unreachable;
+          if (failed >= REFUSALS_BEFORE_STOP && tally.ok === 0) {
+            const what = tally.unreachable === 0 ? 'refused' : 'failed';
+            throw new JudgeFatalError(
+              `the judge ${what} the first ${failed} requests; the last: ${result.reason}`,
+            );
+          }
         }
       } catch (e) {
         fatal ??= e;
