@@ -5,6 +5,7 @@ import {
   BUNDLE_DTYPES,
   type BundleDtype,
   checkBatchOutput,
+  checkGenerationOptions,
   type FindingsResult,
   FindingsStream,
   GENERATION_DEFAULTS,
@@ -36,8 +37,18 @@ function choice<T extends string>(args: ParsedArgs, name: string, allowed: reado
   return v as T;
 }
 
+/** The option behind each generation setting, so a range error names what the user typed. */
+const GENERATION_FLAGS = {
+  maxNewTokens: '--max-new-tokens',
+  temperature: '--temperature',
+  topP: '--top-p',
+  topK: '--top-k',
+  seed: '--seed',
+  numBeams: '--num-beams',
+} as const;
+
 function generationOptions(args: ParsedArgs): GenerationOptions {
-  return {
+  const options = {
     maxNewTokens: int(args, 'max-new-tokens', D.maxNewTokens),
     temperature: num(args, 'temperature', D.temperature),
     topP: num(args, 'top-p', D.topP),
@@ -46,6 +57,9 @@ function generationOptions(args: ParsedArgs): GenerationOptions {
     numBeams: int(args, 'num-beams', D.numBeams),
     stopStrings: strList(args, 'stop'),
   };
+  // Checked here, before the model loads: in --batch a range error would otherwise fail every study's line.
+  checkGenerationOptions(options, (field) => GENERATION_FLAGS[field]);
+  return options;
 }
 
 async function openModel(args: ParsedArgs, io: CliIO): Promise<LlavaModel> {
@@ -184,8 +198,8 @@ trailing </s> dropped. Timings per stage go to stderr (or into the JSON). Withou
       throw inputError('cli.bad_args', 'only with --batch; IMAGE... prints to stdout (use --json > FILE)', {
         field: out !== undefined ? '--out' : '--resume',
       });
-    if (studies) await checkBatchOutput(resolve(io.cwd, out!), flag(args, 'resume'));
     const options = studyOptions(args); // bad options fail before the model loads
+    if (studies) await checkBatchOutput(resolve(io.cwd, out!), flag(args, 'resume'));
     const model = await openModel(args, io);
     try {
       return studies

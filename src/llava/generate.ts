@@ -96,8 +96,30 @@ function resolveOptions(options: GenerationOptions, tokenizer: Detokenizer): Res
     stopStrings: [],
     ...given,
   };
-  const bad = (field: string, expected: string, found: unknown) =>
-    inputError('generate.bad_option', 'invalid generation option', { field, expected, found: String(found) });
+  checkGenerationOptions(o);
+  return o;
+}
+
+type CheckedOption = 'maxNewTokens' | 'temperature' | 'topP' | 'topK' | 'numBeams' | 'seed';
+
+/**
+ * Throws an input error for an option out of range. Callers that load a model first check here before loading
+ * it, naming the fields as their user knows them (`fieldName`: e.g. maxNewTokens -> --max-new-tokens).
+ */
+export function checkGenerationOptions(
+  options: GenerationOptions,
+  fieldName: (option: CheckedOption) => string = (option) => option,
+): void {
+  const o = {
+    ...GENERATION_DEFAULTS,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  };
+  const bad = (field: CheckedOption, expected: string, found: unknown) =>
+    inputError('generate.bad_option', 'invalid generation option', {
+      field: fieldName(field),
+      expected,
+      found: String(found),
+    });
   if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1)
     throw bad('maxNewTokens', 'an integer >= 1', o.maxNewTokens);
   if (!(o.temperature >= 0)) throw bad('temperature', 'a number >= 0', o.temperature);
@@ -105,7 +127,6 @@ function resolveOptions(options: GenerationOptions, tokenizer: Detokenizer): Res
   if (!Number.isInteger(o.topK) || o.topK < 0) throw bad('topK', 'an integer >= 0', o.topK);
   if (!Number.isInteger(o.numBeams) || o.numBeams < 1) throw bad('numBeams', 'an integer >= 1', o.numBeams);
   if (!Number.isInteger(o.seed)) throw bad('seed', 'an integer', o.seed);
-  return o;
 }
 
 /** Positions the prompt occupies in the cache: the sentinel stands for `imageTokens` rows. */

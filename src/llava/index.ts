@@ -24,6 +24,7 @@ export {
   sha256File,
 } from './bundle.js';
 export {
+  checkGenerationOptions,
   GENERATION_DEFAULTS,
   type GenerationOptions,
   type GenerationResult,

@@ -6,6 +6,7 @@ import {
   appendFileSync,
   copyFileSync,
   cpSync,
+  existsSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -232,6 +233,23 @@ describe('cxr findings --batch', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${out}: cannot write the results`);
     expect(r.stderr).not.toContain('internal error');
+  });
+
+  it('refuses an out-of-range decoding option before any study runs, naming the flag', async () => {
+    const list = join(work, 'options.jsonl');
+    writeFileSync(list, `${JSON.stringify({ image: join(IMAGE_DIR, 'CXR7_IM-2263-1001.png') })}\n`);
+    const out = join(work, 'options-results.jsonl');
+    for (const [flagName, value] of [
+      ['--top-p', '2'],
+      ['--max-new-tokens', '0'],
+      ['--num-beams', '0'],
+    ]) {
+      const r = await cli(['findings', '--batch', list, '--out', out, '--model', bundle, flagName!, value!]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${flagName}: invalid generation option`);
+      // No error line per study: a corrected rerun with --resume must not skip them.
+      expect(existsSync(out)).toBe(false);
+    }
   });
 
   it('refuses --out and --resume without --batch instead of ignoring them', async () => {
