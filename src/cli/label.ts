@@ -121,6 +121,8 @@ async function* labelLines(
     tally.count++;
     if (row.text.trim() === '') tally.empty++;
   }
+  // An empty input is almost always the wrong file; succeeding with no output would hide that.
+  if (tally.count === 0) throw inputError('label.empty', 'no reports in the file', { file });
 }
 
 async function collect(file: string, args: ParsedArgs): Promise<ReportRow[]> {

@@ -102,6 +102,17 @@ describe('cxr label', () => {
   });
 
   // The output stream's open error used to be unhandled: a stack trace and exit 1.
+  it('an empty input is an error naming the file, not an empty success', async () => {
+    for (const name of ['empty.jsonl', 'empty.csv', 'empty.txt']) {
+      const file = join(dir, name);
+      writeFileSync(file, '');
+      const out = join(dir, `${name}.labels`);
+      const r = await cli(['label', file, '-o', out]);
+      expect(r.code, name).toBe(2);
+      expect(r.stderr, name).toContain(`${file}: no reports in the file`);
+    }
+  });
+
   it('--output into a folder that does not exist: exit 2 naming the file', async () => {
     const file = join(dir, 'one.txt');
     writeFileSync(file, 'No effusion.\n');
