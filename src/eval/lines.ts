@@ -54,7 +54,10 @@ export async function* readLines(file: string): AsyncGenerator<Line> {
       pending = Buffer.from(data);
     }
   } catch (e) {
-    if (!isCxrError(e) && (e as NodeJS.ErrnoException).code !== undefined) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!isCxrError(e) && code === 'EISDIR')
+      throw inputError('eval.is_folder', 'is a folder', { file, expected: 'a file' });
+    if (!isCxrError(e) && code !== undefined) {
       throw inputError('eval.unreadable', `cannot read: ${(e as Error).message}`, { file });
     }
     throw e;

@@ -3,6 +3,7 @@
  * that Python's json module writes (they become null and are counted); CSV follows RFC 4180 with quoted fields
  * that may span lines (CRLF inside a quoted field becomes LF), and an unquoted `NaN` cell is a missing value.
  */
+import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { inputError } from '../errors.js';
 import { readLines } from './lines.js';
@@ -35,6 +36,9 @@ export function formatOf(file: string, explicit?: string): FileFormat {
   const ext = extname(file).toLowerCase();
   if (ext === '.csv') return 'csv';
   if (JSONL_EXTENSIONS.has(ext)) return 'jsonl';
+  // `--pred .` or a results folder: say so rather than complain about a missing extension.
+  if (statSync(file, { throwIfNoEntry: false })?.isDirectory())
+    throw inputError('eval.is_folder', 'is a folder', { file, expected: 'a JSONL or CSV file' });
   throw inputError('eval.bad_format', 'cannot tell the format from the file name', {
     file,
     expected: '.jsonl, .ndjson, .json or .csv (or pass --format)',

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,11 @@ const dir = mkdtempSync(join(tmpdir(), 'cxr-eval-'));
 const file = (name: string, content: string | Buffer): string => {
   const path = join(dir, name);
   writeFileSync(path, content);
+  return path;
+};
+const folder = (name: string): string => {
+  const path = join(dir, name);
+  mkdirSync(path, { recursive: true });
   return path;
 };
 const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
@@ -332,6 +337,10 @@ describe('cxr eval bad input: documented behaviour, clear messages, exit 2', () 
       ],
       [['--pred', join(dir, 'absent.jsonl'), '--ref', ref], /absent\.jsonl: cannot read/],
       [['--ref', ref], /needs --pred FILE/],
+      // A folder where a file belongs: named as a folder, with or without an extension or --format.
+      [['--pred', dir, '--ref', ref], /: is a folder; expected a JSONL or CSV file/],
+      [['--pred', dir, '--ref', ref, '--format', 'jsonl'], /: is a folder; expected a file/],
+      [['--pred', folder('results.jsonl'), '--ref', ref], /results\.jsonl: is a folder; expected a file/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(['eval', ...args]);
