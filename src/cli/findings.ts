@@ -26,6 +26,8 @@ import { type CliIO, type Command, flag, int, num, type ParsedArgs, str, strList
 import { PULL_HINT, withPullHint } from './pull-hint.js';
 
 const D = GENERATION_DEFAULTS;
+/** What a shell reports for a command stopped by Ctrl-C (128 + SIGINT). */
+const EXIT_INTERRUPTED = 130;
 function choice<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], fallback: T): T {
   const v = str(args, name) ?? fallback;
   if (!(allowed as readonly string[]).includes(v))
@@ -253,12 +255,21 @@ async function batchMode(
   args: ParsedArgs,
   io: CliIO,
 ): Promise<number> {
+  const out = resolve(io.cwd, str(args, 'out')!);
+  // Ctrl-C: finished studies are already whole lines in `out`; say how to carry on.
+  const onInterrupt = () => {
+    io.stderr(
+      `\ncxr findings: interrupted; finished studies are in ${out}; rerun with --resume to continue\n`,
+    );
+    process.exit(EXIT_INTERRUPTED);
+  };
+  process.once('SIGINT', onInterrupt);
   const summary = await runBatch(model, studies, {
     ...options,
-    out: resolve(io.cwd, str(args, 'out')!),
+    out,
     resume: flag(args, 'resume'),
     onProgress: (p) => io.stderr(progressLine(p, io.isTTY)),
-  });
+  }).finally(() => process.off('SIGINT', onInterrupt));
   if (io.isTTY) io.stderr('\n');
   io.stdout(
     `${summary.written} written, ${summary.skipped} skipped, ${summary.failed} failed of ${summary.total}\n`,

@@ -2,20 +2,24 @@
  * `cxr findings` end to end on the tiny-a oracle: an fp32 bundle imported from the released layout must give
  * exactly the golden generated ids of every case; plus streaming, batch/resume and the error paths.
  */
+
+import { spawn } from 'node:child_process';
 import {
   appendFileSync,
   copyFileSync,
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../helpers.js';
+import { cli, REPO_ROOT } from '../helpers.js';
 import {
   BASE_DIR,
   GOLDEN_MAX_NEW_TOKENS,
@@ -251,6 +255,38 @@ describe('cxr findings --batch', () => {
       expect(existsSync(out)).toBe(false);
     }
   });
+
+  it('Ctrl-C mid-batch exits 130 with a --resume hint; --resume then finishes without redoing studies', async () => {
+    const dir = join(work, 'many');
+    mkdirSync(dir);
+    const count = 150; // far more than the first seconds can get through
+    for (let i = 0; i < count; i++)
+      symlinkSync(join(IMAGE_DIR, 'CXR7_IM-2263-1001.png'), join(dir, `s${i}.png`));
+    const out = join(work, 'many.jsonl');
+    const args = ['findings', '--batch', dir, '--out', out, '--model', bundle, '--max-new-tokens', '2'];
+    const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [
+      join(REPO_ROOT, 'src/cli/bin.ts'),
+      ...args,
+    ]);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (/\[3\/\d+\]/.test(stderr)) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((done) => child.on('close', done));
+    expect(code).toBe(130);
+    expect(stderr).toContain(`interrupted; finished studies are in ${out}; rerun with --resume`);
+    const before = readFileSync(out, 'utf8').split('\n').filter(Boolean).length;
+    expect(before).toBeLessThan(count);
+    const again = await cli([...args, '--resume']);
+    expect(again.code).toBe(0);
+    const ids = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id);
+    expect(new Set(ids).size).toBe(count);
+    expect(ids).toHaveLength(count);
+  }, 60_000);
 
   it('refuses --out and --resume without --batch instead of ignoring them', async () => {
     const image = join(IMAGE_DIR, 'CXR7_IM-2263-1001.png');
