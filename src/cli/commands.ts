@@ -42,7 +42,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     load: async () => (await import('./pull.js')).pullCommand,
   },
   label: {
-    summary: 'label reports with the 14 CheXpert observations (rule-based)',
+    summary: 'label reports with the 14 CheXpert observations (rule-based or CheXbert)',
     load: async () => (await import('./label.js')).labelCommand,
   },
 };

@@ -18,7 +18,8 @@ import { writeAtomic } from './output.js';
 
 export const labelCommand: Command = {
   name: 'label',
-  summary: 'Label reports with the 14 CheXpert observations (rule-based labeler: 1, 0, -1, blank).',
+  summary:
+    'Label reports with the 14 CheXpert observations (rule-based labeler or CheXbert: 1, 0, -1, blank).',
   usage: '[FILE] [--output FILE] [--output-format jsonl|csv] [--agreement REF.jsonl [--json]]',
   options: {
     format: {
