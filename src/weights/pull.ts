@@ -108,8 +108,16 @@ export async function licenceAccepted(dir: string, target: PullTarget, accept: b
   if (accepted[target.name] === target.licence) return true;
   if (!accept) return false;
   accepted[target.name] = target.licence;
-  await mkdir(join(dir, '.cxr'), { recursive: true });
-  await writeFile(path, `${JSON.stringify(accepted, null, 2)}\n`);
+  try {
+    await mkdir(join(dir, '.cxr'), { recursive: true });
+    await writeFile(path, `${JSON.stringify(accepted, null, 2)}\n`);
+  } catch (e) {
+    // The first write into --dir: a file of that name or a read-only place is the user's to fix.
+    throw inputError('pull.bad_dir', `cannot write into the download folder (${(e as Error).message})`, {
+      file: dir,
+      cause: e,
+    });
+  }
   return true;
 }
 

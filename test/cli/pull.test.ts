@@ -231,6 +231,14 @@ describe('cxr pull', () => {
     expect(mirror.stderr).toContain('has no such file');
   });
 
+  it('a --dir that is a file is exit 2 naming it, not an internal error', async () => {
+    const file = join(dir, 'not-a-folder');
+    writeFileSync(file, '');
+    const r = await cli(['pull', 'chexbert', '--accept-licence', '--dir', file, '--endpoint', hub.url]);
+    expect(r.stderr).toContain(`${file}: cannot write into the download folder`);
+    expect(r.code).toBe(2);
+  });
+
   it('--revision overrides the pinned revision', async () => {
     writeFileSync(join(dir, 'unused'), '');
     const r = await pull('chexbert', '--accept-licence', '--revision', 'StanfordAIMI/RRG_scorers=v2');
