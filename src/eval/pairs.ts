@@ -170,6 +170,19 @@ export async function readPairs(o: PairInputOptions): Promise<Pairs> {
   return join(pred, ref, o);
 }
 
+/**
+ * Ids that look the same but are different strings: Unicode normalisation (an é typed on a Mac is NFD, elsewhere
+ * NFC) or spaces around them. Printed side by side they are indistinguishable, so the message says why.
+ */
+function nearMisses(predictionOnly: string[], referenceOnly: string[]): string | undefined {
+  const canonical = (id: string) => id.normalize('NFC').trim();
+  const refs = new Set(referenceOnly.map(canonical));
+  const near = predictionOnly.filter((id) => refs.has(canonical(id)));
+  if (near.length === 0) return undefined;
+  const shown = near.slice(0, 3).map((id) => JSON.stringify(id));
+  return `${near.length} of them differ only in Unicode normalisation (NFC/NFD) or surrounding spaces, e.g. ${shown.join(', ')}`;
+}
+
 function join(pred: TextColumn, ref: TextColumn, o: PairInputOptions): Pairs {
   const ids = pred.order.filter((id) => ref.texts.has(id));
   const predictionOnly = pred.order.filter((id) => !ref.texts.has(id));
@@ -182,6 +195,8 @@ function join(pred: TextColumn, ref: TextColumn, o: PairInputOptions): Pairs {
       parts.push(`${predictionOnly.length} ids only in ${o.pred} (${examples(predictionOnly)})`);
     if (referenceOnly.length > 0)
       parts.push(`${referenceOnly.length} ids only in ${refFile} (${examples(referenceOnly)})`);
+    const near = nearMisses(predictionOnly, referenceOnly);
+    if (near) parts.push(near);
     const message = `${parts.join('; ')}: scoring the ${ids.length} ids present in both`;
     if (o.requireAll || ids.length === 0) {
       throw inputError(

@@ -337,6 +337,16 @@ describe('cxr eval bad input: documented behaviour, clear messages, exit 2', () 
       ],
       [['--pred', join(dir, 'absent.jsonl'), '--ref', ref], /absent\.jsonl: cannot read/],
       [['--ref', ref], /needs --pred FILE/],
+      // 'é' typed as e + combining accent (NFD) looks the same as 'é' (NFC): the message says why they differ.
+      [
+        [
+          '--pred',
+          file('nfd.jsonl', jsonl([{ id: 'caf\u0065\u0301', prediction: 'x' }])),
+          '--ref',
+          file('nfc.jsonl', jsonl([{ id: 'caf\u00e9', reference: 'x' }])),
+        ],
+        /1 of them differ only in Unicode normalisation \(NFC\/NFD\) or surrounding spaces/,
+      ],
       // A folder where a file belongs: named as a folder, with or without an extension or --format.
       [['--pred', dir, '--ref', ref], /: is a folder; expected a JSONL or CSV file/],
       [['--pred', dir, '--ref', ref, '--format', 'jsonl'], /: is a folder; expected a file/],
