@@ -11,6 +11,7 @@
  * --layers N builds N decoder layers and scales decoder times by 32 / N (stated in the output; memory unscaled).
  * Models go to a temporary folder deleted afterwards; --work DIR keeps them there and reuses them on the next run
  * (--build-only with --work builds them without measuring, e.g. while the machine is busy).
+ * --llama-flash-attention on|off overrides node-llama-cpp's default ('auto') for the llama.cpp rows.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -47,6 +48,7 @@ export interface LlavaBenchOptions {
   engines?: readonly Engine[];
   work?: string;
   buildOnly?: boolean;
+  flashAttention?: boolean;
   log?: (line: string) => void;
 }
 
@@ -67,6 +69,7 @@ export async function runLlavaBench(o: LlavaBenchOptions = {}): Promise<LlavaBen
       engines: o.engines ?? ENGINES,
       work,
       buildOnly: o.buildOnly,
+      flashAttention: o.flashAttention,
       log: o.log ?? (() => {}),
     });
     const rs = rows(measured, { layers, fullLayers });
@@ -98,7 +101,7 @@ export async function runLlavaBench(o: LlavaBenchOptions = {}): Promise<LlavaBen
   }
 }
 
-function describe(r: LlavaBenchResult): string {
+export function describe(r: LlavaBenchResult): string {
   const lines = [
     `LLaVA-Rad ${r.shape} shapes, ${r.threads} threads, prompt ${r.prompt_tokens} tokens (${r.image_tokens} image rows), ` +
       `decode ${r.decode_tokens} tokens; load average ${r.load_avg.start} at start, ${r.load_avg.end} at end`,
@@ -110,12 +113,19 @@ function describe(r: LlavaBenchResult): string {
         'peak RSS as measured on the small model',
     );
   lines.push('', table(r.rows), '');
+  for (const row of r.rows) if (row.note) lines.push(`${row.engine}: ${row.note}`);
   const fmt = (x: { decode: number | null; prefill: number | null; peak_rss: number | null }) =>
     `decode s/tok ${x.decode ?? '-'} (target <= 1), prefill tok/s ${x.prefill ?? '-'} (>= 1), peak RSS ${x.peak_rss ?? '-'}`;
   lines.push(`cxr int4 / llama.cpp Q4_0: ${fmt(r.ratios.int4_vs_q4_0)} (<= 1.1)`);
   lines.push(`cxr int8 / llama.cpp Q8_0: ${fmt(r.ratios.int8_vs_q8_0)}`);
   lines.push(`cxr vision fp32 / torch fp32 ms: ${r.ratios.vision_fp32_vs_torch ?? '-'}`);
   return lines.join('\n');
+}
+
+function onOff(v: string | undefined): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'on' && v !== 'off') throw new Error(`--llama-flash-attention takes on or off, not ${v}`);
+  return v === 'on';
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -130,6 +140,7 @@ export async function main(argv: string[]): Promise<void> {
       work: { type: 'string' },
       tiny: { type: 'boolean', default: false },
       'build-only': { type: 'boolean', default: false },
+      'llama-flash-attention': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -146,6 +157,7 @@ export async function main(argv: string[]): Promise<void> {
     engines,
     work: values.work,
     buildOnly: values['build-only'],
+    flashAttention: onOff(values['llama-flash-attention']),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${describe(result)}\n`);

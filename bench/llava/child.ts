@@ -14,6 +14,8 @@ export interface DecoderJob {
   path: string;
   threads: number;
   decode: PromptPlan;
+  /** llama.cpp flash attention (default: node-llama-cpp's own, 'auto'). */
+  flashAttention?: boolean;
 }
 
 export type ChildJob = { kind: 'cxr-vision'; dir: string; threads: number; reps: number } | DecoderJob;
@@ -39,6 +41,8 @@ export interface ChildResult {
   /** VmRSS right after loading (what the loaded model keeps), and the part of it that is mapped files. */
   loadedRssBytes?: number;
   loadedFileRssBytes?: number;
+  /** The engine's settings as it resolved them (llama.cpp: flash attention, context, batch, threads). */
+  note?: string;
 }
 
 /** The first text-token id (above <unk>, <s>, </s> and the 256 byte pieces of the bench GGUF vocabulary). */
@@ -133,8 +137,12 @@ async function llamaCpp(job: DecoderJob): Promise<ChildResult> {
     contextSize: prompt.length + p.decodeTokens + 1,
     threads: job.threads,
     sequences: 1,
+    ...(job.flashAttention === undefined ? {} : { flashAttention: job.flashAttention }),
   });
   const sequence = context.getSequence();
+  const note =
+    `flash attention ${context.flashAttention}, context ${context.contextSize}, ` +
+    `batch ${context.batchSize}, threads ${context.currentThreads}`;
   const loadMs = performance.now() - t;
   const loaded = afterLoad();
   t = performance.now();
@@ -158,6 +166,7 @@ async function llamaCpp(job: DecoderJob): Promise<ChildResult> {
     prefillMs,
     prefillTokens: prompt.length,
     decodeMs,
+    note,
     peakRssBytes: peakRssBytes(),
   };
 }

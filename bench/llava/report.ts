@@ -26,6 +26,7 @@ export interface Row {
   /** Of loaded_rss_mb, pages of mapped files (llama.cpp maps the GGUF; ONNX Runtime maps external data). */
   loaded_file_rss_mb: number | null;
   load_avg: [number, number];
+  note?: string;
 }
 
 export interface Ratios {
@@ -65,6 +66,7 @@ export function rows(measured: Measured[], s: Scaling): Row[] {
       loaded_rss_mb: m.loadedRssBytes === undefined ? null : round(m.loadedRssBytes / MB, 0),
       loaded_file_rss_mb: m.loadedFileRssBytes === undefined ? null : round(m.loadedFileRssBytes / MB, 0),
       load_avg: m.loadAvg,
+      ...(m.note ? { note: m.note } : {}),
     };
   });
 }

@@ -38,6 +38,8 @@ export interface RunOptions {
   engines: readonly Engine[];
   /** Folder for the built models; kept and reused when given, else a temporary folder deleted afterwards. */
   work: string;
+  /** llama.cpp flash attention on/off (default: its own choice). */
+  flashAttention?: boolean;
   /** Only build the models into `work` (to measure later with the same folder). */
   buildOnly?: boolean;
   log: (line: string) => void;
@@ -165,7 +167,13 @@ function jobFor(
       return { kind: 'cxr-decoder', path, threads, decode: plan };
     case 'llama-q4_0':
     case 'llama-q8_0':
-      return { kind: 'llama', path: join(path, 'model.gguf'), threads, decode: plan };
+      return {
+        kind: 'llama',
+        path: join(path, 'model.gguf'),
+        threads,
+        decode: plan,
+        flashAttention: o.flashAttention,
+      };
     case 'torch-fp32':
       return torchJob(o);
   }
