@@ -1,7 +1,13 @@
 import { resolve } from 'node:path';
 import sharp from 'sharp';
 import { inputError } from '../errors.js';
-import { type DicomRenderOptions, LLAVA_RAD_IMAGE_SIZE, loadImage, preprocessImage } from '../image/index.js';
+import {
+  checkSize,
+  type DicomRenderOptions,
+  LLAVA_RAD_IMAGE_SIZE,
+  loadImage,
+  preprocessImage,
+} from '../image/index.js';
 import { encodeNpy } from '../util/npy.js';
 import { type Command, flag, int, str } from './command.js';
 import { writeAtomic } from './output.js';
@@ -70,6 +76,7 @@ even), scale to [0,1] and normalise with the OpenAI CLIP mean and std.`,
       return 2;
     }
     const imageSize = int(args, 'image-size', LLAVA_RAD_IMAGE_SIZE);
+    checkSize(imageSize, '--image-size'); // before decoding a large image for nothing
     const loaded = await loadImage(resolve(io.cwd, image), {
       allowLateral: flag(args, 'allow-lateral'),
       allowNonChest: flag(args, 'allow-non-chest'),

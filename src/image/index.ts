@@ -10,6 +10,7 @@ export {
   CLIP_MEAN,
   CLIP_STD,
   centreCrop,
+  checkSize,
   LLAVA_RAD_IMAGE_SIZE,
   normalizeTable,
   type PreprocessOptions,

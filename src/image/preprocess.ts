@@ -8,6 +8,8 @@ import type { Preprocessed, Raster } from './types.js';
 
 /** The BiomedCLIP-CXR-518 input size. */
 export const LLAVA_RAD_IMAGE_SIZE = 518;
+/** Largest output side accepted: far above any CLIP input, small enough that the crop stays in memory. */
+export const MAX_IMAGE_SIZE = 4096;
 /** OpenAI CLIP normalisation (open_clip OPENAI_DATASET_MEAN / _STD). */
 export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
 export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
@@ -53,10 +55,11 @@ export function normalizeTable(): Float32Array {
 
 let cachedTable: Float32Array | undefined;
 
-function checkSize(size: number): void {
-  if (!Number.isInteger(size) || size < 1 || size > 4096)
-    throw inputError('image.bad_size', 'image size must be an integer from 1 to 4096', {
-      field: 'imageSize',
+/** `field`: how the caller's user names the size (the CLI passes --image-size). */
+export function checkSize(size: number, field = 'imageSize'): void {
+  if (!Number.isInteger(size) || size < 1 || size > MAX_IMAGE_SIZE)
+    throw inputError('image.bad_size', `image size must be an integer from 1 to ${MAX_IMAGE_SIZE}`, {
+      field,
       found: String(size),
     });
 }

@@ -63,6 +63,14 @@ describe('cxr preprocess', () => {
     const bad = await cli(['preprocess', INPUT, '--out', join(dir, 'x.npy'), '--voi', 'magic']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--voi');
+    for (const size of ['0', '100000']) {
+      const r = await cli(['preprocess', INPUT, '--out', join(dir, 'x.npy'), '--image-size', size]);
+      expect(r.code, size).toBe(2);
+      // Named as the user typed it (it said "imageSize").
+      expect(r.stderr, size).toContain(
+        `--image-size: image size must be an integer from 1 to 4096; found ${size}`,
+      );
+    }
   });
 
   // The raw ENOENT used to escape as an internal error (exit 1).
