@@ -61,6 +61,7 @@ export async function readLlavaRadConfig(llavaDir: string, baseDir: string): Pro
 
 export async function openLlavaRad(opts: OpenLlavaRadOptions): Promise<LlavaRadWeights> {
   const { llavaDir, baseDir } = opts;
+  await checkFolders(llavaDir, baseDir);
   const config = await readLlavaRadConfig(llavaDir, baseDir);
   const tokenizerModelPath = join(baseDir, BASE_FILES.tokenizer);
   await requireFile(tokenizerModelPath);
@@ -116,6 +117,28 @@ function visionPrefix(source: TensorSource): string {
     });
   }
   return prefix;
+}
+
+/**
+ * The two mistakes a user makes with the two folders: naming a file inside one (`--llava llava-rad/config.json`)
+ * and swapping them. Both would otherwise surface as a missing file deep inside, with a `cxr pull` hint.
+ */
+async function checkFolders(llavaDir: string, baseDir: string): Promise<void> {
+  for (const [dir, what] of [
+    [llavaDir, 'the LLaVA-Rad folder'],
+    [baseDir, 'the Vicuna base folder'],
+  ] as const) {
+    const info = await stat(dir).catch(() => undefined);
+    if (info && !info.isDirectory())
+      throw inputError('weights.not_a_folder', 'is a file', { file: dir, expected: what });
+  }
+  const inBase = await isFile(join(baseDir, LLAVA_RAD_FILES.adapterConfig));
+  const inLlava = await isFile(join(llavaDir, LLAVA_RAD_FILES.adapterConfig));
+  if (inBase && !inLlava)
+    throw inputError('weights.swapped_folders', `${LLAVA_RAD_FILES.adapterConfig} is in the base folder`, {
+      file: baseDir,
+      expected: 'the LLaVA-Rad folder as --llava and the Vicuna folder as --base (swapped?)',
+    });
 }
 
 async function isFile(path: string): Promise<boolean> {

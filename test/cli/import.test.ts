@@ -94,6 +94,28 @@ describe('cxr import', () => {
     expect(dtype.stderr).toContain('--dtype');
   });
 
+  it('says when --llava names a file or the two folders are swapped (not a missing-file pull hint)', async () => {
+    const out = join(work, 'mixed-up');
+    const file = await cli([
+      'import',
+      '--llava',
+      join(LLAVA_DIR, 'config.json'),
+      '--base',
+      BASE_DIR,
+      '--out',
+      out,
+    ]);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toContain(
+      `${join(LLAVA_DIR, 'config.json')}: is a file; expected the LLaVA-Rad folder`,
+    );
+    const swapped = await cli(['import', '--llava', BASE_DIR, '--base', LLAVA_DIR, '--out', out]);
+    expect(swapped.code).toBe(2);
+    expect(swapped.stderr).toContain('adapter_config.json is in the base folder');
+    expect(swapped.stderr).toContain('(swapped?)');
+    expect(swapped.stderr).not.toContain('cxr pull');
+  });
+
   it('names a bundle place it cannot write (exit 2, not an internal error)', async () => {
     const blocker = join(work, 'a-file');
     writeFileSync(blocker, '');
