@@ -59,14 +59,18 @@ interface ColumnSpec {
   fieldHint?: string;
 }
 
-function idOf(value: unknown, file: string, line: number, idField: string): string {
+function idOf(fields: Record<string, unknown>, file: string, line: number, idField: string): string {
+  const value = fields[idField];
   if (typeof value === 'string' && value !== '') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  // Without the field, show the ones there are: 'id;prediction;reference' says "semicolons" at a glance.
+  const present = Object.keys(fields).map((k) => JSON.stringify(k));
   throw inputError('eval.bad_id', `line ${line}: missing or unusable id`, {
     file,
     field: idField,
-    expected: 'a non-empty string or a number',
-    found: value === undefined ? 'no such field' : JSON.stringify(value),
+    expected: 'a non-empty string or a number (--id-field names another column)',
+    found:
+      value === undefined ? `no such field; the fields are ${present.join(', ')}` : JSON.stringify(value),
   });
 }
 
@@ -112,7 +116,7 @@ async function readColumns(spec: ColumnSpec): Promise<TextColumn[]> {
   const stats: RecordStats = { nanLiteralRows: 0 };
   let rows = 0;
   for await (const { fields, line } of readRecords(spec.file, spec.format, stats)) {
-    const id = idOf(fields[spec.idField], spec.file, line, spec.idField);
+    const id = idOf(fields, spec.file, line, spec.idField);
     const seen = firstLine.get(id);
     if (seen !== undefined) {
       throw inputError('eval.duplicate_id', `id ${id} appears twice (lines ${seen} and ${line})`, {

@@ -332,6 +332,10 @@ describe('cxr eval bad input: documented behaviour, clear messages, exit 2', () 
         /line 1: missing or unusable id/,
       ],
       [
+        ['--pred', file('semicolons.csv', 'id;prediction;reference\r\na;x;y\r\n'), '--metrics', 'bleu4'],
+        /line 2: missing or unusable id; .*found no such field; the fields are "id;prediction;reference"/,
+      ],
+      [
         ['--pred', file('nothing-shared.jsonl', jsonl([{ id: 'zz', prediction: 'x' }])), '--ref', ref],
         /no id is in both files/,
       ],
