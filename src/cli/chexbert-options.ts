@@ -3,7 +3,7 @@
  * that turns CheXbert labels into label output or eval metrics. Kept apart from label.ts and eval.ts so those
  * stay small and onnxruntime loads only when CheXbert is asked for.
  */
-import { createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { inputError } from '../errors.js';
 import { estimates, type MetricValue, type Pairs, toMetricValues } from '../eval/index.js';
@@ -79,7 +79,7 @@ export async function openChexbertFromArgs(args: ParsedArgs, io: CliIO): Promise
   if (weights === undefined)
     throw inputError('cli.missing_option', '--labeler chexbert needs --weights chexbert.pth', {
       field: '--weights',
-      expected: 'the chexbert.pth of StanfordAIMI/RRG_scorers (research licence; download it yourself)',
+      expected: 'the chexbert.pth of StanfordAIMI/RRG_scorers (get it with `cxr pull chexbert`)',
     });
   const weightsPath = resolve(io.cwd, weights);
   if (!existsSync(weightsPath))
@@ -121,29 +121,31 @@ function progressLogger(log: (message: string) => void, what: string) {
   };
 }
 
-/** `cxr label --labeler chexbert`: labels in input order, JSONL or the official CSV layout. */
-export async function runChexbertLabel(
+/**
+ * `cxr label --labeler chexbert`: output lines in input order, labelling chunks of LABEL_CHUNK reports at a time
+ * (bounded memory on long files); counts reports and empty ones into `tally`.
+ */
+export async function* chexbertLabelLines(
   args: ParsedArgs,
   io: CliIO,
   file: string,
   format: 'jsonl' | 'csv',
-): Promise<number> {
+  tally: { count: number; empty: number },
+): AsyncGenerator<string> {
   const labeler = await openChexbertFromArgs(args, io);
-  const out = str(args, 'output');
-  const stream = out === undefined ? undefined : createWriteStream(resolve(io.cwd, out));
-  const write = (s: string) => (stream ? stream.write(s) : io.stdout(s));
+  const progress = str(args, 'output') !== undefined;
+  const labelChunk = async function* (rows: ReportRow[]): AsyncGenerator<string> {
+    const results = await labeler.label(rows.map((r) => r.text));
+    for (const [i, row] of rows.entries()) {
+      const labels = toChexpertLabels(results[i]!.classes);
+      yield format === 'csv' ? csvRow(row.text, labels) : jsonlRow(row, labels);
+      tally.count++;
+      if (row.text.trim() === '') tally.empty++;
+    }
+    if (progress) io.stderr(`cxr label: chexbert: ${tally.count} reports\n`);
+  };
   try {
-    if (format === 'csv') write(CSV_HEADER);
-    let count = 0;
-    const flush = async (rows: ReportRow[]) => {
-      const results = await labeler.label(rows.map((r) => r.text));
-      rows.forEach((row, i) => {
-        const labels = toChexpertLabels(results[i]!.classes);
-        write(format === 'csv' ? csvRow(row.text, labels) : jsonlRow(row, labels));
-      });
-      count += rows.length;
-      if (stream) io.stderr(`cxr label: chexbert: ${count} reports\n`);
-    };
+    if (format === 'csv') yield CSV_HEADER;
     let chunk: ReportRow[] = [];
     for await (const row of readReports(
       file,
@@ -152,17 +154,15 @@ export async function runChexbertLabel(
     )) {
       chunk.push(row);
       if (chunk.length === LABEL_CHUNK) {
-        await flush(chunk);
+        yield* labelChunk(chunk);
         chunk = [];
       }
     }
-    if (chunk.length > 0) await flush(chunk);
+    if (chunk.length > 0) yield* labelChunk(chunk);
   } finally {
     await labeler.close();
-    if (stream)
-      await new Promise<void>((done, fail) => stream.end((e?: Error | null) => (e ? fail(e) : done())));
   }
-  return 0;
+  if (tally.count === 0) throw inputError('label.empty', 'no reports in the file', { file });
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   readReports,
   reportFormatOf,
 } from '../eval/labels/chexpert/index.js';
-import { CHEXBERT_OPTIONS, labelerName, runChexbertLabel } from './chexbert-options.js';
+import { CHEXBERT_OPTIONS, chexbertLabelLines, labelerName } from './chexbert-options.js';
 import { type CliIO, type Command, flag, type ParsedArgs, str } from './command.js';
 import { writeAtomic } from './output.js';
 
@@ -93,15 +93,17 @@ function outputFormat(args: ParsedArgs): 'jsonl' | 'csv' {
 
 async function runLabel(args: ParsedArgs, io: CliIO, file: string): Promise<number> {
   const format = outputFormat(args);
-  if (labelerName(args) === 'chexbert') return runChexbertLabel(args, io, file, format);
   const out = str(args, 'output');
   const tally = { count: 0, empty: 0 };
-  const lines = labelLines(args, file, format, tally);
+  const lines =
+    labelerName(args) === 'chexbert'
+      ? chexbertLabelLines(args, io, file, format, tally)
+      : labelLines(args, file, format, tally);
   if (out === undefined) for await (const line of lines) io.stdout(line);
   else await writeAtomic(resolve(io.cwd, out), lines);
   if (tally.empty > 0) {
     io.stderr(
-      `cxr label: warning: ${tally.empty} of ${tally.count} reports are empty; like the official labeler they get No Finding 1 and nothing else\n`,
+      `cxr label: warning: ${tally.empty} of ${tally.count} reports are empty${labelerName(args) === 'rule' ? '; like the official labeler they get No Finding 1 and nothing else' : ''}\n`,
     );
   }
   if (out !== undefined) io.stderr(`cxr label: ${tally.count} reports -> ${out}\n`);

@@ -50,7 +50,8 @@ describe('cxr label --labeler chexbert', () => {
       '--chexbert-threads',
       '1',
     ]);
-    expect(r.stderr).toBe('');
+    // the golden set holds two empty texts: warned about, labelled like the rest
+    expect(r.stderr).toBe('cxr label: warning: 2 of 46 reports are empty\n');
     expect(r.code).toBe(0);
     const rows = r.stdout
       .trim()
@@ -103,11 +104,34 @@ describe('cxr label --labeler chexbert', () => {
     expect(r.stderr).toMatch(/word_embeddings\.weight.*expected \[30522,768\]; found \[30522,64\]/);
   });
 
+  it('writes --output atomically like the rule labeler, and refuses an empty input', async () => {
+    const input = writeJsonl('three.jsonl', [{ text: textOf('iu_2') }, { text: 'clear' }, { text: '' }]);
+    const out = join(work, 'labels.jsonl');
+    const flags = ['--labeler', 'chexbert', '--weights', WEIGHTS, '--chexbert-threads', '1'];
+    const r = await cli(['label', input, '--output', out, ...flags]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(3);
+    expect(r.stderr).toContain('1 of 3 reports are empty');
+    const inMissingFolder = await cli([
+      'label',
+      input,
+      '--output',
+      join(work, 'no', 'such', 'x.jsonl'),
+      ...flags,
+    ]);
+    expect(inMissingFolder.code).toBe(2);
+    const empty = writeJsonl('empty.jsonl', []);
+    const none = await cli(['label', empty, ...flags]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no reports in the file');
+  });
+
   it('rejects a missing --weights, an unknown labeler and a file that is not a checkpoint', async () => {
     const input = writeJsonl('x.jsonl', [{ text: 'clear' }]);
     const noWeights = await cli(['label', input, '--labeler', 'chexbert']);
     expect(noWeights.code).toBe(2);
     expect(noWeights.stderr).toMatch(/--weights/);
+    expect(noWeights.stderr).toContain('cxr pull chexbert');
     const unknown = await cli(['label', input, '--labeler', 'chexbort']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/rule or chexbert/);
