@@ -1,4 +1,5 @@
 /** The contract every LLM judge implements (OpenAI-compatible HTTP, local GGUF), and the errors it raises. */
+import { CxrError } from '../errors.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -93,12 +94,14 @@ export class JudgeRequestError extends Error {
 }
 
 /** A failure no retry can fix and no other request escapes: a bad key, no access, an unknown model. */
-export class JudgeFatalError extends Error {
+export class JudgeFatalError extends CxrError {
   constructor(
     message: string,
     readonly status?: number,
   ) {
-    super(message);
+    // A failure cxr foresaw (unreachable judge, rejected key, unloadable model): worded, without a stack,
+    // exit 1 since the inputs themselves may be fine.
+    super(message, { code: 'judge.fatal', kind: 'internal' });
     this.name = 'JudgeFatalError';
   }
 }

@@ -279,6 +279,7 @@ describe('cxr chexprompt', () => {
     const all = await cli(['chexprompt', '--pred', predFile, '--ref', refFile, ...quick]);
     expect(all.stderr).toMatch(/the judge failed the first 10 requests; the last: judge error/);
     expect(all.code).toBe(1);
+    expect(all.stderr).not.toMatch(/\n\s+at /); // worded, not a stack trace
   });
 });
 
