@@ -15,21 +15,8 @@ import { type GraphSpec, OrtCausalLM } from '../src/llava/index.js';
 import { type DecoderDtype, decoderGraph, embeddingGraph } from '../src/models/index.js';
 import { type AccuracyLevel, Graph } from '../src/onnx/index.js';
 import type { LlamaConfig, TensorInfo, TensorSource } from '../src/weights/index.js';
+import { LLAMA_7B } from './llava/shapes.js';
 
-const VICUNA_7B: LlamaConfig = {
-  hiddenSize: 4096,
-  intermediateSize: 11008,
-  numHiddenLayers: 32,
-  numAttentionHeads: 32,
-  numKeyValueHeads: 32,
-  vocabSize: 32000,
-  rmsNormEps: 1e-5,
-  ropeTheta: 10000,
-  maxPositionEmbeddings: 4096,
-  bosTokenId: 1,
-  eosTokenId: 2,
-  padTokenId: 0,
-};
 /** Uniform weights in [-WEIGHT_RANGE, WEIGHT_RANGE] (LLaMA-like magnitudes); norms are 1. */
 const WEIGHT_RANGE = 0.02;
 const FIRST_TOKEN = 100;
@@ -86,7 +73,7 @@ export async function main(argv: string[]): Promise<void> {
       steps: { type: 'string', default: '10' },
     },
   });
-  const cfg = { ...VICUNA_7B, numHiddenLayers: Number(o.layers) };
+  const cfg = { ...LLAMA_7B, numHiddenLayers: Number(o.layers) };
   const dtype = o.dtype as DecoderDtype;
   const dir = mkdtempSync(join(tmpdir(), 'cxr-bench-decoder-'));
   try {

@@ -17,7 +17,8 @@ export interface BenchShape {
   textTokens: number;
 }
 
-const LLAMA_7B: LlamaConfig = {
+/** Vicuna-7B v1.5 (LLaMA-2 7B) decoder shapes, shared by every bench that builds one. */
+export const LLAMA_7B: LlamaConfig = {
   hiddenSize: 4096,
   intermediateSize: 11008,
   numHiddenLayers: 32,
