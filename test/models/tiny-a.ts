@@ -1,8 +1,10 @@
 /** The tiny-a oracle checkpoint (../shared/fixtures/oracle/tiny-a) and its goldens, for graph and session tests. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { createSessions, type LlavaSessions } from '../../src/llava/index.js';
 import { readNpy } from '../../src/util/npy.js';
-import { openLlavaRad } from '../../src/weights/index.js';
+import { type LlavaRadWeights, openLlavaRad } from '../../src/weights/index.js';
 import { FIXTURES } from '../helpers.js';
 
 export const TINY_A = join(FIXTURES, 'oracle', 'tiny-a');
@@ -51,4 +53,23 @@ export function cosine(a: Float32Array, b: Float32Array): number {
     bb += b[i]! * b[i]!;
   }
   return ab / Math.sqrt(aa * bb);
+}
+
+/**
+ * fp32 sessions on tiny-a (one thread), opened before a test file's tests and closed after them.
+ * Returns a getter: the sessions exist only once beforeAll has run.
+ */
+export function useTinyASessions(): () => LlavaSessions {
+  let weights: LlavaRadWeights | undefined;
+  let sessions: LlavaSessions | undefined;
+  beforeAll(async () => {
+    weights = await openTinyA();
+    sessions = await createSessions(weights, { threads: 1 });
+  });
+  afterAll(async () => {
+    await sessions?.vision.dispose();
+    await sessions?.lm.dispose();
+    await weights?.close();
+  });
+  return () => sessions!;
 }
