@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ main: (argv: string[]) => Promise<
   findings: () => import('./findings.js'),
   image: () => import('./image.js'),
   labels: () => import('./labels.js'),
+  quant: () => import('./quant.js'),
   llava: () => import('./llava.js'),
   weights: () => import('./weights.js'),
 };

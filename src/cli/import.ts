@@ -1,14 +1,22 @@
 import { resolve } from 'node:path';
 import { inputError } from '../errors.js';
 import { BUNDLE_DTYPES, type BundleDtype, importBundle } from '../llava/index.js';
-import { type Command, flag, str } from './command.js';
+import type { Int4BlockSize } from '../onnx/index.js';
+import { type Command, flag, int, str } from './command.js';
 import { withPullHint } from './pull-hint.js';
+
+/** --int4-block N (checked against the supported sizes by importBundle). */
+function int4Block(args: Parameters<Command['run']>[0]): { int4BlockSize?: Int4BlockSize } {
+  if (str(args, 'int4-block') === undefined) return {};
+  return { int4BlockSize: int(args, 'int4-block', 0) as Int4BlockSize };
+}
 
 export const importCommand: Command = {
   name: 'import',
   summary:
     'Turn the released LLaVA-Rad + Vicuna files into a cxr model bundle (ONNX graphs, tokenizer, manifest).',
-  usage: '--llava DIR --base DIR --out BUNDLE [--dtype fp32|fp16|int8|int4] [--force]',
+  usage:
+    '--llava DIR --base DIR --out BUNDLE [--dtype fp32|fp16|int8|int4] [--int4-block 32|64|128] [--force]',
   options: {
     llava: { type: 'string', valueName: 'DIR', description: 'the microsoft/llava-rad folder' },
     base: { type: 'string', valueName: 'DIR', description: 'the lmsys/vicuna-7b-v1.5 folder' },
@@ -18,6 +26,11 @@ export const importCommand: Command = {
       valueName: 'DTYPE',
       description: 'decoder weights: fp32 | fp16 | int8 | int4 (vision: fp32 for fp32, else fp16)',
       default: 'fp32',
+    },
+    'int4-block': {
+      type: 'string',
+      valueName: 'N',
+      description: `int4 block length: 32 most accurate, 64 (default) as accurate as llama.cpp Q4_0, 128 fastest`,
     },
     force: { type: 'boolean', description: 'replace an existing bundle' },
   },
@@ -46,6 +59,7 @@ file; cxr findings --model BUNDLE verifies them before loading.`,
         baseDir: resolve(io.cwd, base),
         out: resolve(io.cwd, out),
         dtype: dtype as BundleDtype,
+        ...int4Block(args),
         force: flag(args, 'force'),
         onStage: (stage) => io.stderr(`cxr import: ${stage}...\n`),
       }),

@@ -18,6 +18,7 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { inputError } from '../errors.js';
+import { INT4_BLOCK_SIZES, type Int4BlockSize } from '../onnx/index.js';
 import { type LlavaRadConfig, openLlavaRad } from '../weights/index.js';
 import { saveGraphs } from './sessions.js';
 
@@ -57,6 +58,8 @@ export interface ImportOptions {
   baseDir: string;
   out: string;
   dtype?: BundleDtype;
+  /** Block length of int4 weights (default DEFAULT_INT4_BLOCK_SIZE; 32 is the most accurate, 128 the fastest). */
+  int4BlockSize?: Int4BlockSize;
   /** Replace an existing bundle at `out` (default: refuse). */
   force?: boolean;
   /** Called as each stage starts. */
@@ -77,6 +80,7 @@ export async function importBundle(opts: ImportOptions): Promise<BundleManifest>
       expected: BUNDLE_DTYPES.join(', '),
       found: dtype,
     });
+  checkInt4BlockSize(dtype, opts.int4BlockSize);
   const out = resolve(opts.out);
   if (existsSync(out) && !opts.force)
     throw inputError('bundle.exists', 'the output already exists (use --force to replace it)', { file: out });
@@ -90,7 +94,12 @@ export async function importBundle(opts: ImportOptions): Promise<BundleManifest>
     });
     opts.onStage?.('graphs');
     const visionDtype = visionDtypeFor(dtype);
-    await saveGraphs(weights, tmp, { visionDtype, decoderDtype: dtype });
+    const int4BlockSize = opts.int4BlockSize;
+    await saveGraphs(weights, tmp, {
+      visionDtype,
+      decoderDtype: dtype,
+      ...(int4BlockSize ? { int4BlockSize } : {}),
+    });
     opts.onStage?.('tokenizer');
     await copyPlain(weights.tokenizerModelPath, join(tmp, BUNDLE_FILES.tokenizer));
     for (const extra of TOKENIZER_EXTRAS) {
@@ -116,6 +125,22 @@ export async function importBundle(opts: ImportOptions): Promise<BundleManifest>
   } finally {
     await weights.close();
   }
+}
+
+function checkInt4BlockSize(dtype: BundleDtype, blockSize: number | undefined): void {
+  if (blockSize === undefined) return;
+  if (dtype !== 'int4')
+    throw inputError('bundle.bad_block_size', 'an int4 block size is only for int4 bundles', {
+      field: 'int4BlockSize',
+      expected: 'dtype int4',
+      found: `dtype ${dtype}`,
+    });
+  if (!(INT4_BLOCK_SIZES as readonly number[]).includes(blockSize))
+    throw inputError('bundle.bad_block_size', 'unsupported int4 block size', {
+      field: 'int4BlockSize',
+      expected: INT4_BLOCK_SIZES.join(', '),
+      found: String(blockSize),
+    });
 }
 
 /** Errors only a write can raise (reads of the weights happen in the same steps, so EACCES is not here). */

@@ -26,7 +26,14 @@ import {
   vitGraph,
   vitPatches,
 } from '../models/index.js';
-import { type AccuracyLevel, DEFAULT_ACCURACY_LEVEL, Graph, PROTO_LIMIT_BYTES } from '../onnx/index.js';
+import {
+  type AccuracyLevel,
+  DEFAULT_ACCURACY_LEVEL,
+  DEFAULT_INT4_BLOCK_SIZE,
+  Graph,
+  type Int4BlockSize,
+  PROTO_LIMIT_BYTES,
+} from '../onnx/index.js';
 import type { LlavaRadWeights } from '../weights/index.js';
 import { type CausalLM, type DecoderState, IMAGE_TOKEN_ID, type VisionEncoder } from './types.js';
 
@@ -37,6 +44,8 @@ export interface GraphOptions {
   decoderDtype?: DecoderDtype;
   /** MatMulNBits compute precision for int8/int4 (default DEFAULT_ACCURACY_LEVEL: int8 activations). */
   accuracyLevel?: AccuracyLevel;
+  /** Block length of int4 decoder weights (default DEFAULT_INT4_BLOCK_SIZE). */
+  int4BlockSize?: Int4BlockSize;
 }
 
 export interface SessionOptions {
@@ -54,6 +63,8 @@ export interface GraphSpec {
   decoderDtype: DecoderDtype;
   /** MatMulNBits compute precision the int8/int4 decoder was built with. */
   accuracyLevel: AccuracyLevel;
+  /** Block length of the int4 decoder weights (int4 bundles only; older ones used 32). */
+  int4BlockSize?: number;
   imageSize: number;
   imageTokens: number;
   hidden: number;
@@ -106,7 +117,8 @@ export function buildGraphs(weights: LlavaRadWeights, opts: GraphOptions = {}): 
   const embed = new Graph(GRAPH_NAMES.embed);
   embeddingGraph(embed, lc, weights.language, decoderDtype);
   const decoder = new Graph(GRAPH_NAMES.decoder);
-  decoderGraph(decoder, lc, weights.language, { dtype: decoderDtype, accuracyLevel });
+  const int4BlockSize = decoderDtype === 'int4' ? (opts.int4BlockSize ?? DEFAULT_INT4_BLOCK_SIZE) : undefined;
+  decoderGraph(decoder, lc, weights.language, { dtype: decoderDtype, accuracyLevel, int4BlockSize });
 
   const spec: GraphSpec = {
     format: 'cxr-llava-graphs',
@@ -114,6 +126,7 @@ export function buildGraphs(weights: LlavaRadWeights, opts: GraphOptions = {}): 
     visionDtype,
     decoderDtype,
     accuracyLevel,
+    ...(int4BlockSize ? { int4BlockSize } : {}),
     imageSize: vc.imageSize,
     imageTokens: tokens,
     hidden: lc.hiddenSize,

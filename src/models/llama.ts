@@ -55,6 +55,8 @@ export interface DecoderGraphOptions {
   dtype: DecoderDtype;
   /** MatMulNBits compute precision for int8/int4 weights (default op.DEFAULT_ACCURACY_LEVEL). */
   accuracyLevel?: op.AccuracyLevel;
+  /** Block length of int4 weights (default DEFAULT_INT4_BLOCK_SIZE; lm_head stays 8-bit in blocks of 32). */
+  int4BlockSize?: number;
 }
 
 export function headDim(cfg: LlamaConfig): number {
@@ -145,8 +147,7 @@ export function decoderGraph(g: Graph, cfg: LlamaConfig, w: TensorSource, opts: 
     cfg.rmsNormEps,
   );
   // int4 bundles keep lm_head at 8 bits: it is ~2% of the weights and 4 bits there cost the most top-1 agreement.
-  const headOpts =
-    opts.dtype === 'int4' ? { ...linearOpts(opts), format: 'int8' as const } : linearOpts(opts);
+  const headOpts = linearOpts(opts.dtype === 'int4' ? { ...opts, dtype: 'int8' } : opts);
   const logits = op.linear(root.child('lm_head'), hidden, matrix(w, LLAMA_WEIGHTS.lmHead), headOpts);
   g.output(op.reshape(last, logits, [1, cfg.vocabSize]), DECODER_IO.logits, 'float32', [1, cfg.vocabSize]);
 }
@@ -177,7 +178,11 @@ interface LayerContext {
 }
 
 function linearOpts(opts: DecoderGraphOptions): op.LinearOptions {
-  return { format: opts.dtype, accuracyLevel: opts.accuracyLevel ?? op.DEFAULT_ACCURACY_LEVEL };
+  return {
+    format: opts.dtype,
+    accuracyLevel: opts.accuracyLevel ?? op.DEFAULT_ACCURACY_LEVEL,
+    ...(opts.dtype === 'int4' && opts.int4BlockSize ? { blockSize: opts.int4BlockSize } : {}),
+  };
 }
 
 /** Causal self-attention over [past ; new]; registers the new k/v rows as graph outputs. */

@@ -12,7 +12,10 @@ export { OnnxDataType, type OnnxDtype } from './proto.js';
 export {
   type BlockQuantized,
   DEFAULT_BLOCK_SIZE,
+  DEFAULT_INT4_BLOCK_SIZE,
   dequantizeBlockwise,
+  INT4_BLOCK_SIZES,
+  type Int4BlockSize,
   type QuantBits,
   quantizeBlockwise,
 } from './quantize.js';

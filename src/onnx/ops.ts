@@ -6,7 +6,12 @@
 import type { Graph, Scope } from './graph.js';
 import type { OnnxDtype } from './proto.js';
 import { OnnxDataType } from './proto.js';
-import { type BlockQuantized, DEFAULT_BLOCK_SIZE, quantizeBlockwise } from './quantize.js';
+import {
+  type BlockQuantized,
+  DEFAULT_BLOCK_SIZE,
+  DEFAULT_INT4_BLOCK_SIZE,
+  quantizeBlockwise,
+} from './quantize.js';
 import { bytesOf, float32Bytes, int64Bytes, toFloat16, transpose2d } from './tensor.js';
 
 export const MS = 'com.microsoft';
@@ -209,6 +214,8 @@ export interface LinearOptions {
   format: WeightFormat;
   bias?: string | null;
   accuracyLevel?: AccuracyLevel;
+  /** Quantisation block length along the input dimension (default DEFAULT_INT4_BLOCK_SIZE / DEFAULT_BLOCK_SIZE). */
+  blockSize?: number;
 }
 
 /** y = x W^T (+ b) with W stored as `format`; x is [..., in]. */
@@ -240,8 +247,15 @@ function linearNoBias(s: Scope, x: string, w: MatrixSource, opts: LinearOptions)
         w,
         opts.format === 'int8' ? 8 : 4,
         opts.accuracyLevel ?? DEFAULT_ACCURACY_LEVEL,
+        opts.blockSize ?? (opts.format === 'int4' ? DEFAULT_INT4_BLOCK_SIZE : DEFAULT_BLOCK_SIZE),
       );
   }
+}
+
+/** MatMulNBits takes power-of-two blocks of at least 16 values. */
+function checkBlockSize(blockSize: number): void {
+  if (!(Number.isInteger(blockSize) && blockSize >= 16 && (blockSize & (blockSize - 1)) === 0))
+    throw new Error(`MatMulNBits block size must be a power of two >= 16: ${blockSize}`);
 }
 
 /** y = x dequant(W)^T with W block-quantised (see quantize.ts). */
@@ -251,8 +265,9 @@ export function matMulNBits(
   w: MatrixSource,
   bits: 4 | 8,
   accuracyLevel: AccuracyLevel,
+  blockSize = DEFAULT_BLOCK_SIZE,
 ): string {
-  const blockSize = DEFAULT_BLOCK_SIZE;
+  checkBlockSize(blockSize);
   const blocks = Math.ceil(w.in / blockSize);
   // The three initializers come from one quantisation; the read is shared and dropped once all are written.
   let pending: Promise<BlockQuantized> | null = null;

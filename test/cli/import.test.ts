@@ -127,6 +127,33 @@ describe('cxr import', () => {
   });
 });
 
+describe('cxr import --int4-block', () => {
+  it('records the block length in graphs.json; a smaller block makes a larger decoder', async () => {
+    const sizes: Record<number, number> = {};
+    for (const block of [32, 128]) {
+      const out = join(work, `int4-b${block}`);
+      expect((await importTo(out, '--dtype', 'int4', '--int4-block', String(block))).code).toBe(0);
+      const spec = JSON.parse(readFileSync(join(out, 'graphs.json'), 'utf8')) as { int4BlockSize: number };
+      expect(spec.int4BlockSize).toBe(block);
+      const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as BundleManifest;
+      sizes[block] = manifest.files['decoder.onnx.data']?.bytes ?? manifest.files['decoder.onnx']!.bytes;
+    }
+    expect(sizes[32]).toBeGreaterThan(sizes[128]!); // four times the scales and zero points
+  });
+
+  it.each([
+    [['--dtype', 'int4', '--int4-block', '48'], 'unsupported int4 block size', '48'],
+    [['--dtype', 'int8', '--int4-block', '64'], 'an int4 block size is only for int4 bundles', 'dtype int8'],
+  ])('refuses %j', async (extra, message, found) => {
+    const out = join(work, 'refused');
+    const r = await importTo(out, ...extra);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain(found);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
 describe('quantised bundles against the fp32 golden ids', () => {
   const cases = tinyManifest.cases.filter((c) => c.prompt_id === 'a_no_indication');
 

@@ -176,27 +176,33 @@ async function agreement(s: LlavaSessions) {
 }
 
 describe('reduced-precision decoders against fp32 (tiny random weights: small margins, a hard case)', () => {
-  // Floors sit under the measured values (default accuracy level 4: fp16 159/159, int8 154/159, int4 133/159;
-  // level 0 gives int8 158, int4 134) and far above what a wrong packing or layout gives (top-1 and cosine near 0).
+  // Floors sit under the measured values (default accuracy level 4: fp16 159/159, int8 154/159, int4 (blocks of
+  // 64) 126/159, int4 in blocks of 32 134/159; level 0 gave int8 158) and far above what a wrong packing
+  // or layout gives (top-1 and cosine near 0).
   it.each([
-    ['fp16', 159, 0.9999],
-    ['int8', 150, 0.999],
-    ['int4', 120, 0.97],
-  ] as const)('%s decoder: top-1 agreement and logit cosine', async (dtype, minAgree, minCosine) => {
-    const s = await createSessions(weights, {
-      decoderDtype: dtype,
-      visionDtype: dtype === 'fp16' ? 'fp16' : 'fp32',
-      threads: 1,
-      profileFilePrefix: join(dir, `profile-${dtype}`),
-    });
-    const r = await agreement(s);
-    expect(kernelsRun(s.lm, `profile-${dtype}`).has('MatMulNBits')).toBe(dtype !== 'fp16');
-    console.log(
-      `${dtype}: top-1 ${r.agree}/${r.total} (${((100 * r.agree) / r.total).toFixed(1)}%), min cosine ${r.minCos.toFixed(6)}`,
-    );
-    expect(r.agree).toBeGreaterThanOrEqual(minAgree);
-    expect(r.minCos).toBeGreaterThan(minCosine);
-    await s.vision.dispose();
-    await s.lm.dispose();
-  });
+    ['fp16', undefined, 159, 0.9999],
+    ['int8', undefined, 150, 0.999],
+    ['int4', undefined, 120, 0.97],
+    ['int4', 32, 128, 0.98],
+  ] as const)(
+    '%s decoder (int4 block %s): top-1 agreement and logit cosine',
+    async (dtype, int4BlockSize, minAgree, minCosine) => {
+      const s = await createSessions(weights, {
+        decoderDtype: dtype,
+        visionDtype: dtype === 'fp16' ? 'fp16' : 'fp32',
+        ...(int4BlockSize ? { int4BlockSize } : {}),
+        threads: 1,
+        profileFilePrefix: join(dir, `profile-${dtype}-${int4BlockSize}`),
+      });
+      const r = await agreement(s);
+      expect(kernelsRun(s.lm, `profile-${dtype}-${int4BlockSize}`).has('MatMulNBits')).toBe(dtype !== 'fp16');
+      console.log(
+        `${dtype}: top-1 ${r.agree}/${r.total} (${((100 * r.agree) / r.total).toFixed(1)}%), min cosine ${r.minCos.toFixed(6)}`,
+      );
+      expect(r.agree).toBeGreaterThanOrEqual(minAgree);
+      expect(r.minCos).toBeGreaterThan(minCosine);
+      await s.vision.dispose();
+      await s.lm.dispose();
+    },
+  );
 });

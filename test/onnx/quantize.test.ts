@@ -41,9 +41,14 @@ describe('block quantisation', () => {
     expect(Array.from(back.subarray(0, 32))).toEqual(new Array(32).fill(0));
   });
 
-  it.each([4, 8] as const)(
-    'MatMulNBits with %i-bit packing equals x dequant(W)^T (K not a multiple of the block)',
-    async (bits) => {
+  it.each([
+    [4, 32],
+    [4, 64],
+    [4, 128],
+    [8, 32],
+  ] as const)(
+    'MatMulNBits with %i-bit packing in blocks of %i equals x dequant(W)^T (K not a multiple of the block)',
+    async (bits, blockSize) => {
       const N = 24;
       const K = 80;
       const w = randoms(N * K, 3);
@@ -54,13 +59,13 @@ describe('block quantisation', () => {
         g.root('/m'),
         input,
         { out: N, in: K, read: async () => w },
-        { format: bits === 4 ? 'int4' : 'int8', accuracyLevel: 0 }, // float activations: exact up to rounding,
+        { format: bits === 4 ? 'int4' : 'int8', accuracyLevel: 0, blockSize }, // float activations: exact up to rounding,
       );
       g.output(y, 'y', 'float32', [1, 3, N]);
       expect(g.opTypes()).toContain('com.microsoft.MatMulNBits');
       const session = await ort.InferenceSession.create(await g.toBytes());
       const got = (await session.run({ x: new ort.Tensor('float32', x, [1, 3, K]) })).y!.data as Float32Array;
-      const deq = dequantizeBlockwise(quantizeBlockwise(w, N, K, bits));
+      const deq = dequantizeBlockwise(quantizeBlockwise(w, N, K, bits, blockSize));
       for (let r = 0; r < 3; r++) {
         for (let n = 0; n < N; n++) {
           let want = 0;
