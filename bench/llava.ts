@@ -18,7 +18,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Row, ratios, rows, table } from './llava/report.js';
-import { ENGINES, type Engine, loadAvg1, runEngines } from './llava/run.js';
+import { DEFAULT_ENGINES, ENGINES, type Engine, loadAvg1, runEngines } from './llava/run.js';
 import { type BenchShape, REAL_SHAPE, TINY_SHAPE, withLayers } from './llava/shapes.js';
 
 export interface LlavaBenchResult {
@@ -33,7 +33,10 @@ export interface LlavaBenchResult {
   load_avg: { start: number; end: number };
   rows: Row[];
   ratios: {
+    /** Each against the best llama.cpp Q4_0 row (flash attention on or off) for that figure. */
     int4_vs_q4_0: ReturnType<typeof ratios>;
+    int4_b32_vs_q4_0: ReturnType<typeof ratios>;
+    int4_b128_vs_q4_0: ReturnType<typeof ratios>;
     int8_vs_q8_0: ReturnType<typeof ratios>;
     vision_fp32_vs_torch: number | null;
   };
@@ -52,6 +55,8 @@ export interface LlavaBenchOptions {
   log?: (line: string) => void;
 }
 
+const Q4_0_ROWS: readonly Engine[] = ['llama-q4_0', 'llama-q4_0-fa-off'];
+
 export async function runLlavaBench(o: LlavaBenchOptions = {}): Promise<LlavaBenchResult> {
   const base: BenchShape = o.tiny ? TINY_SHAPE : REAL_SHAPE;
   const fullLayers = base.config.llama.numHiddenLayers;
@@ -66,7 +71,7 @@ export async function runLlavaBench(o: LlavaBenchOptions = {}): Promise<LlavaBen
       threads,
       decodeTokens: o.decodeTokens ?? 64,
       visionReps: o.reps ?? 3,
-      engines: o.engines ?? ENGINES,
+      engines: o.engines ?? DEFAULT_ENGINES,
       work,
       buildOnly: o.buildOnly,
       flashAttention: o.flashAttention,
@@ -90,8 +95,10 @@ export async function runLlavaBench(o: LlavaBenchOptions = {}): Promise<LlavaBen
       load_avg: { start, end: loadAvg1() },
       rows: rs,
       ratios: {
-        int4_vs_q4_0: ratios(rs, 'cxr-int4', 'llama-q4_0'),
-        int8_vs_q8_0: ratios(rs, 'cxr-int8', 'llama-q8_0'),
+        int4_vs_q4_0: ratios(rs, 'cxr-int4', Q4_0_ROWS),
+        int4_b32_vs_q4_0: ratios(rs, 'cxr-int4-b32', Q4_0_ROWS),
+        int4_b128_vs_q4_0: ratios(rs, 'cxr-int4-b128', Q4_0_ROWS),
+        int8_vs_q8_0: ratios(rs, 'cxr-int8', ['llama-q8_0']),
         vision_fp32_vs_torch:
           cxrVision && torchVision ? Math.round((cxrVision / torchVision) * 1000) / 1000 : null,
       },
@@ -116,7 +123,13 @@ export function describe(r: LlavaBenchResult): string {
   for (const row of r.rows) if (row.note) lines.push(`${row.engine}: ${row.note}`);
   const fmt = (x: { decode: number | null; prefill: number | null; peak_rss: number | null }) =>
     `decode s/tok ${x.decode ?? '-'} (target <= 1), prefill tok/s ${x.prefill ?? '-'} (>= 1), peak RSS ${x.peak_rss ?? '-'}`;
-  lines.push(`cxr int4 / llama.cpp Q4_0: ${fmt(r.ratios.int4_vs_q4_0)} (<= 1.1)`);
+  lines.push(`cxr int4 (blocks of 64) / best llama.cpp Q4_0: ${fmt(r.ratios.int4_vs_q4_0)} (<= 1.1)`);
+  const extra = [
+    ['cxr int4 blocks of 32', r.ratios.int4_b32_vs_q4_0],
+    ['cxr int4 blocks of 128', r.ratios.int4_b128_vs_q4_0],
+  ] as const;
+  for (const [name, x] of extra)
+    if (x.decode !== null) lines.push(`${name} / best llama.cpp Q4_0: ${fmt(x)}`);
   lines.push(`cxr int8 / llama.cpp Q8_0: ${fmt(r.ratios.int8_vs_q8_0)}`);
   lines.push(`cxr vision fp32 / torch fp32 ms: ${r.ratios.vision_fp32_vs_torch ?? '-'}`);
   return lines.join('\n');

@@ -101,6 +101,8 @@ async function cxrDecoder(job: DecoderJob): Promise<ChildResult> {
   let t = performance.now();
   // The language model of the bundle as loadSessions opens it, without the vision graph (llama.cpp has none).
   const lm = await loadCausalLM(job.path, { threads: job.threads });
+  // The KV cache for the whole sequence, allocated at load as llama.cpp allocates its context's (prompt + decode).
+  lm.reserve(p.imageTokens + p.textTokens + p.decodeTokens + 1);
   const loadMs = performance.now() - t;
   const loaded = afterLoad();
   t = performance.now();

@@ -71,15 +71,31 @@ export function rows(measured: Measured[], s: Scaling): Row[] {
   });
 }
 
-export function ratios(rs: Row[], cxr: Engine, llama: Engine): Ratios {
+/**
+ * cxr against llama.cpp; with several llama.cpp rows (flash attention on and off), each figure is compared with
+ * the best llama.cpp value for it.
+ */
+export function ratios(rs: Row[], cxr: Engine, llama: readonly Engine[]): Ratios {
   const a = rs.find((r) => r.engine === cxr && !r.skipped);
-  const b = rs.find((r) => r.engine === llama && !r.skipped);
-  const ratio = (x: number | null | undefined, y: number | null | undefined) =>
-    x && y ? sig(x / y, 3) : null;
+  const bs = rs.filter((r) => llama.includes(r.engine) && !r.skipped);
+  const best = (pick: (r: Row) => number | null, better: (x: number, y: number) => number) => {
+    const values = bs.map(pick).filter((v): v is number => !!v);
+    return values.length ? values.reduce((x, y) => better(x, y)) : null;
+  };
+  const ratio = (x: number | null | undefined, y: number | null) => (x && y ? sig(x / y, 3) : null);
   return {
-    decode: ratio(a?.decode_s_per_token, b?.decode_s_per_token),
-    prefill: ratio(a?.prefill_tok_s, b?.prefill_tok_s),
-    peak_rss: ratio(a?.peak_rss_mb, b?.peak_rss_mb),
+    decode: ratio(
+      a?.decode_s_per_token,
+      best((r) => r.decode_s_per_token, Math.min),
+    ),
+    prefill: ratio(
+      a?.prefill_tok_s,
+      best((r) => r.prefill_tok_s, Math.max),
+    ),
+    peak_rss: ratio(
+      a?.peak_rss_mb,
+      best((r) => r.peak_rss_mb, Math.min),
+    ),
   };
 }
 

@@ -8,6 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildGraphs, GRAPH_SPEC_FILE, saveGraphs } from '../../src/llava/index.js';
+import { DEFAULT_INT4_BLOCK_SIZE, type Int4BlockSize } from '../../src/onnx/index.js';
 import type { ChildJob, ChildResult, PromptPlan } from './child.js';
 import type { GgmlQuant } from './ggml-quant.js';
 import { writeDecoderGguf } from './gguf-model.js';
@@ -24,11 +25,35 @@ export const ENGINES = [
   'vision-fp16',
   'torch-fp32',
   'cxr-int4',
+  'cxr-int4-b32',
+  'cxr-int4-b128',
   'llama-q4_0',
+  'llama-q4_0-fa-off',
   'cxr-int8',
   'llama-q8_0',
 ] as const;
 export type Engine = (typeof ENGINES)[number];
+
+/**
+ * Engines run when none are named: cxr int4 in its default blocks of 64 (as accurate as Q4_0: bench quant) against
+ * llama.cpp with flash attention as node-llama-cpp chooses and off (the faster decode here), int8 against Q8_0.
+ * cxr-int4-b32 (more accurate than Q4_0) and cxr-int4-b128 (less accurate, faster) are asked for by name.
+ */
+export const DEFAULT_ENGINES: readonly Engine[] = ENGINES.filter(
+  (e) => e !== 'cxr-int4-b32' && e !== 'cxr-int4-b128',
+);
+
+/** The int4 block length of a cxr-int4 engine. */
+const INT4_BLOCKS: Partial<Record<Engine, Int4BlockSize>> = {
+  'cxr-int4': DEFAULT_INT4_BLOCK_SIZE,
+  'cxr-int4-b32': 32,
+  'cxr-int4-b128': 128,
+};
+
+/** Engines that measure another engine's model with other settings share its folder. */
+function modelOf(engine: Engine): Engine {
+  return engine === 'llama-q4_0-fa-off' ? 'llama-q4_0' : engine;
+}
 
 export interface RunOptions {
   shape: BenchShape;
@@ -73,9 +98,10 @@ export async function runEngines(o: RunOptions): Promise<Measured[]> {
   };
   const out: Measured[] = [];
   for (const engine of o.engines) {
-    const path = join(o.work, `${engine}-L${c.llama.numHiddenLayers}-H${c.llama.hiddenSize}`);
+    const model = modelOf(engine);
+    const path = join(o.work, `${model}-L${c.llama.numHiddenLayers}-H${c.llama.hiddenSize}`);
     o.log(`${engine}: building ${path}`);
-    const built = await cached(path, () => build(engine, path, weights, o.shape));
+    const built = await cached(path, () => build(model, path, weights, o.shape));
     const buildS = engine === 'torch-fp32' ? null : built; // torch builds its network in the measuring process
     if (o.buildOnly) continue;
     const job = jobFor(engine, path, o, plan);
@@ -130,14 +156,20 @@ async function build(
       return;
     }
     case 'cxr-int4':
-    case 'cxr-int8':
-      // What `cxr import --dtype int4|int8` writes: fp16 vision, quantised decoder.
+    case 'cxr-int4-b32':
+    case 'cxr-int4-b128':
+      // What `cxr import --dtype int4 [--int4-block N]` writes: fp16 vision, int4 decoder.
       await saveGraphs(weights, dir, {
         visionDtype: 'fp16',
-        decoderDtype: engine === 'cxr-int4' ? 'int4' : 'int8',
+        decoderDtype: 'int4',
+        int4BlockSize: INT4_BLOCKS[engine]!,
       });
       return;
+    case 'cxr-int8':
+      await saveGraphs(weights, dir, { visionDtype: 'fp16', decoderDtype: 'int8' });
+      return;
     case 'llama-q4_0':
+    case 'llama-q4_0-fa-off':
     case 'llama-q8_0':
       writeDecoderGguf(join(dir, 'model.gguf'), shape.config.llama, ggmlType(engine));
       return;
@@ -146,8 +178,8 @@ async function build(
   }
 }
 
-function ggmlType(engine: 'llama-q4_0' | 'llama-q8_0'): GgmlQuant {
-  return engine === 'llama-q4_0' ? 'Q4_0' : 'Q8_0';
+function ggmlType(engine: 'llama-q4_0' | 'llama-q4_0-fa-off' | 'llama-q8_0'): GgmlQuant {
+  return engine === 'llama-q8_0' ? 'Q8_0' : 'Q4_0';
 }
 
 /** The child job for an engine, or the reason it cannot run here. */
@@ -163,16 +195,19 @@ function jobFor(
     case 'vision-fp16':
       return { kind: 'cxr-vision', dir: path, threads, reps: o.visionReps };
     case 'cxr-int4':
+    case 'cxr-int4-b32':
+    case 'cxr-int4-b128':
     case 'cxr-int8':
       return { kind: 'cxr-decoder', path, threads, decode: plan };
     case 'llama-q4_0':
+    case 'llama-q4_0-fa-off':
     case 'llama-q8_0':
       return {
         kind: 'llama',
         path: join(path, 'model.gguf'),
         threads,
         decode: plan,
-        flashAttention: o.flashAttention,
+        flashAttention: engine === 'llama-q4_0-fa-off' ? false : o.flashAttention,
       };
     case 'torch-fp32':
       return torchJob(o);

@@ -3,11 +3,7 @@
  *
  * Graphs: vision (ViT + projector), embed (token rows) and decoder (models/llama.ts). They are built from the
  * weights in memory (`createSessions`) or written to a folder and loaded back (`saveGraphs` / `loadSessions`).
- *
- * The KV cache: one float32 buffer per layer for keys [heads, headDim, capacity] (transposed, see models/llama.ts)
- * and one for values [heads, capacity, headDim], owned here and handed to the decoder as inputs (wrapped, not
- * copied). Each run returns only the new entries, which are written into the buffers at the current length;
- * capacity grows in chunks, so a decode step moves no cache data.
+ * The KV cache and its layout: kv-cache.ts.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -35,6 +31,7 @@ import {
   PROTO_LIMIT_BYTES,
 } from '../onnx/index.js';
 import type { LlavaRadWeights } from '../weights/index.js';
+import { KV_GROWTH, KvCaches, KvState } from './kv-cache.js';
 import { type CausalLM, type DecoderState, IMAGE_TOKEN_ID, type VisionEncoder } from './types.js';
 
 export interface GraphOptions {
@@ -87,13 +84,6 @@ const RUN_LOG = 64;
  * once per 128 rows). A chunked prefill equals the one-run prefill: test/llava/prefill-chunks.test.ts.
  */
 export const PREFILL_CHUNK = 128;
-/**
- * Rows added to a KV buffer when it fills. Every decode step attends over the whole capacity (the unused tail is
- * masked), so slack costs time and memory on every step (at 7B, 256 rows are 270 MB and 15% more attention reads
- * at a 1,430-token context), while a growth copies the cache once (about 1.8 GB at 7B, amortised over 64 steps).
- */
-const KV_GROWTH = 64;
-
 export interface LlavaGraphs {
   vision: Graph;
   embed: Graph;
@@ -287,25 +277,12 @@ export class OrtVisionEncoder implements VisionEncoder {
   }
 }
 
-/** The per-sequence KV cache: key and value buffers per layer (layouts above), valid up to `length`. */
-class KvState implements DecoderState {
-  released = false;
-  constructor(
-    public length: number,
-    public capacity: number,
-    public keys: Float32Array[],
-    public values: Float32Array[],
-  ) {}
-}
-
 export class OrtCausalLM implements CausalLM {
   readonly vocabSize: number;
   readonly maxContext: number;
   /** The latest decoder runs (at most RUN_LOG) with the past length each saw: proof that the cached path ran. */
   readonly runs: { past: number; tokens: number }[] = [];
-  private readonly rowSize: number;
-  private readonly keyLayout: CacheLayout;
-  private readonly valueLayout: CacheLayout;
+  private readonly kv: KvCaches;
 
   constructor(
     private readonly embedSession: ort.InferenceSession,
@@ -314,9 +291,15 @@ export class OrtCausalLM implements CausalLM {
   ) {
     this.vocabSize = spec.vocabSize;
     this.maxContext = spec.maxContext;
-    this.rowSize = spec.heads * spec.headDim;
-    this.keyLayout = { lines: spec.heads * spec.headDim, width: 1 };
-    this.valueLayout = { lines: spec.heads, width: spec.headDim };
+    this.kv = new KvCaches(spec);
+  }
+
+  /**
+   * Allocate the KV cache for a sequence of up to `positions` now (prompt + new tokens), so that the first
+   * prefill does not pay for fresh memory pages; later sequences reuse released caches anyway.
+   */
+  reserve(positions: number): void {
+    this.kv.reserve(Math.min(positions, this.maxContext));
   }
 
   /** `chunk`: prompt positions per decoder run (PREFILL_CHUNK; tests compare other sizes). */
@@ -326,7 +309,7 @@ export class OrtCausalLM implements CausalLM {
     const embeds = await this.promptEmbeddings(inputIds, imageRows);
     const H = this.spec.hidden;
     const tokens = embeds.length / H;
-    const state = this.newState(tokens + KV_GROWTH);
+    const state = this.kv.create(tokens + KV_GROWTH);
     let logits: Float32Array | null = null;
     for (let at = 0; at < tokens; at += chunk) {
       const n = Math.min(chunk, tokens - at);
@@ -341,20 +324,11 @@ export class OrtCausalLM implements CausalLM {
   }
 
   async fork(state: DecoderState): Promise<DecoderState> {
-    const s = this.own(state);
-    return new KvState(
-      s.length,
-      s.capacity,
-      s.keys.map((k) => k.slice()),
-      s.values.map((v) => v.slice()),
-    );
+    return this.kv.copy(this.own(state));
   }
 
   release(state: DecoderState): void {
-    const s = this.own(state);
-    s.released = true;
-    s.keys = [];
-    s.values = [];
+    this.kv.recycle(this.own(state));
   }
 
   async dispose(): Promise<void> {
@@ -371,12 +345,6 @@ export class OrtCausalLM implements CausalLM {
     if (!(state instanceof KvState)) throw new Error('decoder state does not come from this model');
     if (state.released) throw new Error('decoder state was released');
     return state;
-  }
-
-  private newState(capacity: number): KvState {
-    const size = capacity * this.rowSize;
-    const alloc = () => Array.from({ length: this.spec.layers }, () => new Float32Array(size));
-    return new KvState(0, capacity, alloc(), alloc());
   }
 
   private async embed(ids: number[]): Promise<Float32Array> {
@@ -444,55 +412,22 @@ export class OrtCausalLM implements CausalLM {
     const out = await this.decoder.run(feeds);
     this.runs.push({ past, tokens });
     if (this.runs.length > RUN_LOG) this.runs.shift();
-    if (past + tokens > state.capacity) this.grow(state, past + tokens + KV_GROWTH);
+    if (past + tokens > state.capacity) this.kv.grow(state, past + tokens + KV_GROWTH);
     for (let i = 0; i < this.spec.layers; i++) {
-      const newKeys = out[DECODER_IO.newKey(i)]!.data as Float32Array;
-      append(state.keys[i]!, newKeys, this.keyLayout, state.capacity, past, tokens);
-      const newValues = out[DECODER_IO.newValue(i)]!.data as Float32Array;
-      append(state.values[i]!, newValues, this.valueLayout, state.capacity, past, tokens);
+      const keys = out[DECODER_IO.newKey(i)]!.data as Float32Array;
+      this.kv.append(state, i, keys, out[DECODER_IO.newValue(i)]!.data as Float32Array, tokens);
     }
     state.length = past + tokens;
-    return out[DECODER_IO.logits]!.data as Float32Array;
-  }
-
-  /** Reallocate the buffers with more positions (the only time cached entries are copied). */
-  private grow(state: KvState, capacity: number): void {
-    const move = (layout: CacheLayout) => (old: Float32Array) => {
-      const next = new Float32Array(layout.lines * capacity * layout.width);
-      append(next, old, { ...layout, stride: state.capacity }, capacity, 0, state.length);
-      return next;
-    };
-    state.keys = state.keys.map(move(this.keyLayout));
-    state.values = state.values.map(move(this.valueLayout));
-    state.capacity = capacity;
+    const logits = out[DECODER_IO.logits]!.data as Float32Array;
+    // A NaN anywhere in the cache reaches the last position's logits (it attends to every cached row).
+    if (state.finite && !allFinite(logits)) state.finite = false;
+    return logits;
   }
 }
 
-/**
- * A cache buffer is `lines` lines of `capacity` positions of `width` floats: keys [heads * d lines, width 1]
- * (transposed), values [heads lines, width d]. `stride` is the positions per line of the source (default: the
- * count being appended).
- */
-interface CacheLayout {
-  lines: number;
-  width: number;
-  stride?: number;
-}
-
-/** Copy `count` positions per line from `src` into `dst` after position `at`. */
-function append(
-  dst: Float32Array,
-  src: Float32Array,
-  l: CacheLayout,
-  capacity: number,
-  at: number,
-  count: number,
-) {
-  const stride = l.stride ?? count;
-  for (let line = 0; line < l.lines; line++) {
-    const from = line * stride * l.width;
-    dst.set(src.subarray(from, from + count * l.width), (line * capacity + at) * l.width);
-  }
+function allFinite(x: Float32Array): boolean {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return false;
+  return true;
 }
 
 function positionIds(past: number, tokens: number): BigInt64Array {

@@ -5,13 +5,14 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { QK, quantizeGgml } from '../../bench/llava/ggml-quant.js';
+import { ENGINES } from '../../bench/llava/run.js';
 import { randomTensor } from '../../bench/llava/shapes.js';
 import { runLlavaBench } from '../../bench/llava.js';
 import { float16ToFloat32 } from '../../src/onnx/index.js';
 
 describe('llava bench', () => {
   it('measures every engine on the tiny shape (1 of its 2 layers: scaled) and reports ratios', async () => {
-    const r = await runLlavaBench({ tiny: true, layers: 1, decodeTokens: 4, reps: 1 });
+    const r = await runLlavaBench({ tiny: true, layers: 1, decodeTokens: 4, reps: 1, engines: ENGINES });
     expect(r.layers).toBe(1);
     expect(r.full_layers).toBe(2);
     expect(r.scaled).toBe(true);
@@ -21,17 +22,25 @@ describe('llava bench', () => {
       expect(row(e).vision_ms).toBeGreaterThan(0);
       expect(row(e).peak_rss_mb).toBeGreaterThan(0);
     }
-    for (const e of ['cxr-int4', 'cxr-int8', 'llama-q4_0', 'llama-q8_0']) {
+    const decoders = ENGINES.filter((e) => e.startsWith('cxr-') || e.startsWith('llama-'));
+    expect(decoders).toHaveLength(7);
+    for (const e of decoders) {
       expect(row(e).prefill_tok_s, e).toBeGreaterThan(0);
       expect(row(e).decode_s_per_token, e).toBeGreaterThan(0);
       expect(row(e).peak_rss_mb, e).toBeGreaterThan(0);
       expect(row(e).model_mb, e).toBeGreaterThan(0);
     }
-    for (const q of [r.ratios.int4_vs_q4_0, r.ratios.int8_vs_q8_0]) {
+    const { int4_vs_q4_0, int4_b32_vs_q4_0, int4_b128_vs_q4_0, int8_vs_q8_0 } = r.ratios;
+    for (const q of [int4_vs_q4_0, int4_b32_vs_q4_0, int4_b128_vs_q4_0, int8_vs_q8_0]) {
       expect(q.decode).toBeGreaterThan(0);
       expect(q.prefill).toBeGreaterThan(0);
       expect(q.peak_rss).toBeGreaterThan(0);
     }
+    // Against the better of the two llama.cpp Q4_0 rows, figure by figure.
+    const q4 = [row('llama-q4_0'), row('llama-q4_0-fa-off')];
+    const fastest = Math.min(...q4.map((x) => x.decode_s_per_token!));
+    expect(int4_vs_q4_0.decode).toBeCloseTo(row('cxr-int4').decode_s_per_token! / fastest, 2);
+    expect(row('llama-q4_0-fa-off').note).toContain('flash attention false');
     const torch = row('torch-fp32');
     if (existsSync('/usr/bin/python3') && !torch.skipped) expect(torch.vision_ms).toBeGreaterThan(0);
     else expect(torch.skipped).toMatch(/python3|torch/);

@@ -1,0 +1,146 @@
+/**
+ * The decoder's KV cache: one float32 buffer per layer for keys [heads, headDim, capacity] (transposed, see
+ * models/llama.ts) and one for values [heads, capacity, headDim], handed to the decoder as inputs (wrapped, not
+ * copied). Each run returns only the new entries, which are written into the buffers at the current length;
+ * capacity grows in chunks, so a decode step moves no cache data.
+ *
+ * Released buffers are kept as one spare set and reused by the next sequence of about the same size: at 7B a
+ * 1,500-position cache is 1.6 GB, and fresh pages cost the first prefill that touches them about 2 s of page faults
+ * on this machine kind. `reserve` allocates (and touches) the spare ahead, as llama.cpp sizes its cache when the
+ * context is created.
+ */
+import type { DecoderState } from './types.js';
+
+/**
+ * Rows added to a KV buffer when it fills. Every decode step attends over the whole capacity (the unused tail is
+ * masked), so slack costs time and memory on every step (at 7B, 256 rows are 270 MB and 15% more attention reads
+ * at a 1,430-token context), while a growth copies the cache once (about 1.8 GB at 7B, amortised over 64 steps).
+ */
+export const KV_GROWTH = 64;
+
+/**
+ * A spare set is reused for a sequence that needs at most this many positions fewer than it holds: every unused
+ * position is attended to (masked) on every run.
+ */
+const SPARE_SLACK = 256;
+
+/** The per-sequence KV cache: key and value buffers per layer, valid up to `length`. */
+export class KvState implements DecoderState {
+  released = false;
+  /** False once a run gave non-finite logits: its buffers may hold NaN and are not reused. */
+  finite = true;
+  constructor(
+    public length: number,
+    public capacity: number,
+    public keys: Float32Array[],
+    public values: Float32Array[],
+  ) {}
+}
+
+/**
+ * A cache buffer is `lines` lines of `capacity` positions of `width` floats: keys [heads * d lines, width 1]
+ * (transposed), values [heads lines, width d]. `stride` is the positions per line of the source (default: the
+ * count being appended).
+ */
+interface CacheLayout {
+  lines: number;
+  width: number;
+  stride?: number;
+}
+
+export interface KvShape {
+  layers: number;
+  heads: number;
+  headDim: number;
+}
+
+export class KvCaches {
+  private readonly rowSize: number;
+  private readonly keyLayout: CacheLayout;
+  private readonly valueLayout: CacheLayout;
+  private spare: KvState | null = null;
+
+  constructor(private readonly shape: KvShape) {
+    this.rowSize = shape.heads * shape.headDim;
+    this.keyLayout = { lines: shape.heads * shape.headDim, width: 1 };
+    this.valueLayout = { lines: shape.heads, width: shape.headDim };
+  }
+
+  /** Allocate and touch a spare cache of `capacity` positions now (the next sequence that fits takes it). */
+  reserve(capacity: number): void {
+    if (this.spare && this.spare.capacity >= capacity) return;
+    this.spare = this.allocate(capacity);
+    for (const buffer of [...this.spare.keys, ...this.spare.values]) buffer.fill(0);
+  }
+
+  /** An empty cache for at least `capacity` positions: the spare when it fits closely, else fresh buffers. */
+  create(capacity: number): KvState {
+    const spare = this.spare;
+    if (spare && spare.capacity >= capacity && spare.capacity - capacity <= SPARE_SLACK) {
+      this.spare = null;
+      return new KvState(0, spare.capacity, spare.keys, spare.values);
+    }
+    return this.allocate(capacity);
+  }
+
+  /** Give the state's buffers back (kept as the spare unless a larger one is held or they may hold NaN). */
+  recycle(state: KvState): void {
+    if (state.finite && (!this.spare || this.spare.capacity < state.capacity)) {
+      this.spare = new KvState(0, state.capacity, state.keys, state.values);
+    }
+    state.released = true;
+    state.keys = [];
+    state.values = [];
+  }
+
+  copy(state: KvState): KvState {
+    const copy = new KvState(
+      state.length,
+      state.capacity,
+      state.keys.map((k) => k.slice()),
+      state.values.map((v) => v.slice()),
+    );
+    copy.finite = state.finite;
+    return copy;
+  }
+
+  /** Write `count` new positions per layer (the decoder's outputs) after the state's length. */
+  append(state: KvState, layer: number, keys: Float32Array, values: Float32Array, count: number): void {
+    append(state.keys[layer]!, keys, this.keyLayout, state.capacity, state.length, count);
+    append(state.values[layer]!, values, this.valueLayout, state.capacity, state.length, count);
+  }
+
+  /** Reallocate the buffers with more positions (the only time cached entries are copied). */
+  grow(state: KvState, capacity: number): void {
+    const move = (layout: CacheLayout) => (old: Float32Array) => {
+      const next = new Float32Array(layout.lines * capacity * layout.width);
+      append(next, old, { ...layout, stride: state.capacity }, capacity, 0, state.length);
+      return next;
+    };
+    state.keys = state.keys.map(move(this.keyLayout));
+    state.values = state.values.map(move(this.valueLayout));
+    state.capacity = capacity;
+  }
+
+  private allocate(capacity: number): KvState {
+    const size = capacity * this.rowSize;
+    const alloc = () => Array.from({ length: this.shape.layers }, () => new Float32Array(size));
+    return new KvState(0, capacity, alloc(), alloc());
+  }
+}
+
+/** Copy `count` positions per line from `src` into `dst` after position `at`. */
+function append(
+  dst: Float32Array,
+  src: Float32Array,
+  l: CacheLayout,
+  capacity: number,
+  at: number,
+  count: number,
+) {
+  const stride = l.stride ?? count;
+  for (let line = 0; line < l.lines; line++) {
+    const from = line * stride * l.width;
+    dst.set(src.subarray(from, from + count * l.width), (line * capacity + at) * l.width);
+  }
+}

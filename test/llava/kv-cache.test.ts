@@ -1,0 +1,81 @@
+/**
+ * The KV cache's reuse of released buffers: unit checks of the spare rule, and on tiny-a fp32 a prefill into a
+ * reused (dirty) cache that gives bit-identical logits and decode steps to one into fresh buffers.
+ */
+import { describe, expect, it } from 'vitest';
+import { KV_GROWTH, KvCaches, type KvState } from '../../src/llava/kv-cache.js';
+import { floats, ids, manifest, useTinyASessions } from '../models/tiny-a.js';
+
+const SHAPE = { layers: 2, heads: 2, headDim: 4 };
+
+describe('KvCaches', () => {
+  it('hands a released cache to the next sequence of about its size', () => {
+    const kv = new KvCaches(SHAPE);
+    const a = kv.create(100);
+    const buffer = a.keys[0];
+    kv.recycle(a);
+    expect(a.released).toBe(true);
+    const b = kv.create(90); // 10 positions of slack: reused, at its own capacity
+    expect(b.keys[0]).toBe(buffer);
+    expect([b.length, b.capacity]).toEqual([0, 100]);
+    expect(kv.create(90).keys[0]).not.toBe(buffer); // the spare was taken
+  });
+
+  it('does not reuse a cache far larger than asked for, or one that may hold NaN', () => {
+    const kv = new KvCaches(SHAPE);
+    const big = kv.create(2000);
+    const bigBuffer = big.keys[0];
+    kv.recycle(big);
+    expect(kv.create(100).capacity).toBe(100); // 1,900 masked positions on every run would cost more
+    expect(kv.create(1900).keys[0]).toBe(bigBuffer);
+
+    const poisoned: KvState = kv.create(100);
+    const buffer = poisoned.keys[0];
+    poisoned.finite = false;
+    kv.recycle(poisoned);
+    expect(kv.create(100).keys[0]).not.toBe(buffer);
+  });
+
+  it('reserve allocates the spare ahead, zeroed', () => {
+    const kv = new KvCaches(SHAPE);
+    kv.reserve(64 + KV_GROWTH);
+    const s = kv.create(64 + KV_GROWTH);
+    expect(s.capacity).toBe(64 + KV_GROWTH);
+    expect(s.keys[1]!.length).toBe(SHAPE.heads * SHAPE.headDim * s.capacity);
+    expect(s.values.every((v) => v.every((x) => x === 0))).toBe(true);
+  });
+});
+
+const sessions = useTinyASessions();
+
+describe('a reused cache on tiny-a', () => {
+  it('gives the same logits as clean buffers of its size, though it holds the previous sequence', async () => {
+    // The longer prompt's released cache is reused for the shorter one (within the spare's slack).
+    const byLength = [...manifest.cases].sort(
+      (a, b) => ids(b.input_ids_file).length - ids(a.input_ids_file).length,
+    );
+    const [long, short] = [byLength[0]!, byLength.at(-1)!];
+    expect(ids(long.input_ids_file)).not.toEqual(ids(short.input_ids_file));
+    const lm = sessions().lm;
+    const run = async (c: typeof long) => {
+      const rows = await sessions().vision.encode(floats(c.pixel_values_file));
+      const p = await lm.prefill(ids(c.input_ids_file), rows);
+      const steps = [p.logits];
+      for (const id of ids(c.generated_ids_file).slice(0, 3)) steps.push(await lm.step(p.state, id));
+      return { state: p.state as KvState, steps };
+    };
+    const imageRows =
+      (await sessions().vision.encode(floats(long.pixel_values_file))).length / sessions().vision.hidden;
+    lm.reserve(ids(long.input_ids_file).length - 1 + imageRows + KV_GROWTH); // zeroed, the long one's size
+    const clean = await run(short);
+    const previous = await run(long);
+    expect(previous.state.capacity).toBe(clean.state.capacity);
+    const buffer = previous.state.keys[0];
+    lm.release(previous.state);
+    const reused = await run(short);
+    expect(reused.state.keys[0]).toBe(buffer);
+    for (const [i, logits] of reused.steps.entries()) expect(logits).toEqual(clean.steps[i]);
+    lm.release(reused.state);
+    lm.release(clean.state);
+  });
+});
