@@ -1,17 +1,23 @@
 /**
- * `npm run bench -- llava [--layers N] [--threads T] [--decode 64] [--reps 3] [--engines a,b] [--work DIR [--build-only]] [--json]`
+ * `npm run bench -- llava [--layers N] [--threads T] [--decode 64] [--prefill-reps 3] [--reps 3] [--engines a,b]
+ *   [--work DIR [--build-only]] [--llama-flash-attention on|off] [--json]`
  *
  * LLaVA-Rad at the real shapes with random weights (distinct per tensor), cxr against llama.cpp in the same run:
  *   vision: ViT-B/14 at 518 px + projector, fp32 and fp16 (ms, median of --reps), and the same fp32 network in
  *           Debian's python3-torch when /usr/bin/python3 has torch;
  *   decoder: LLaMA-7B (32 layers, 4096, 11008, 32 heads, vocab 32000) as cxr int4 / int8 bundles (saveGraphs, loaded
  *           with loadSessions as `cxr findings` does) and as Q4_0 / Q8_0 GGUF through node-llama-cpp: prefill of a
- *           1,430-token prompt (1,369 spliced image rows + 61 text tokens; llama.cpp gets 1,430 token ids), decode of
- *           --decode tokens at that context, peak RSS (VmHWM of the engine's own process), load time.
+ *           1,430-token prompt (1,369 spliced image rows + 61 text tokens; llama.cpp gets 1,430 token ids; median of
+ *           --prefill-reps, the cache cleared between them), decode of --decode tokens at that context, peak RSS
+ *           (VmHWM of the engine's own process), load time (for both engines it includes allocating the cache).
+ * Engines (--engines, default all but the two int4 block variants): cxr-int4 (blocks of 64, as accurate as Q4_0:
+ * `npm run bench -- quant`), cxr-int4-b32 (more accurate), cxr-int4-b128 (faster, less accurate), cxr-int8,
+ * llama-q4_0 (flash attention as node-llama-cpp chooses), llama-q4_0-fa-off, llama-q8_0, vision-fp32, vision-fp16,
+ * torch-fp32. cxr int4 is compared with the better llama.cpp Q4_0 row for each figure.
  * --layers N builds N decoder layers and scales decoder times by 32 / N (stated in the output; memory unscaled).
  * Models go to a temporary folder deleted afterwards; --work DIR keeps them there and reuses them on the next run
  * (--build-only with --work builds them without measuring, e.g. while the machine is busy).
- * --llama-flash-attention on|off overrides node-llama-cpp's default ('auto') for the llama.cpp rows.
+ * --llama-flash-attention on|off overrides node-llama-cpp's default ('auto') for the llama-q4_0 / q8_0 rows.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -47,6 +53,8 @@ export interface LlavaBenchOptions {
   layers?: number;
   threads?: number;
   decodeTokens?: number;
+  /** Prefills per decoder engine, median reported (default 3). */
+  prefillReps?: number;
   reps?: number;
   engines?: readonly Engine[];
   work?: string;
@@ -54,6 +62,9 @@ export interface LlavaBenchOptions {
   flashAttention?: boolean;
   log?: (line: string) => void;
 }
+
+/** Prefills per decoder engine: one run varies by several percent here (memory placement, a cold first run). */
+const DEFAULT_PREFILL_REPS = 3;
 
 const Q4_0_ROWS: readonly Engine[] = ['llama-q4_0', 'llama-q4_0-fa-off'];
 
@@ -70,6 +81,7 @@ export async function runLlavaBench(o: LlavaBenchOptions = {}): Promise<LlavaBen
       shape,
       threads,
       decodeTokens: o.decodeTokens ?? 64,
+      prefillReps: o.prefillReps ?? DEFAULT_PREFILL_REPS,
       visionReps: o.reps ?? 3,
       engines: o.engines ?? DEFAULT_ENGINES,
       work,
@@ -148,6 +160,7 @@ export async function main(argv: string[]): Promise<void> {
       layers: { type: 'string' },
       threads: { type: 'string' },
       decode: { type: 'string', default: '64' },
+      'prefill-reps': { type: 'string', default: String(DEFAULT_PREFILL_REPS) },
       reps: { type: 'string', default: '3' },
       engines: { type: 'string' },
       work: { type: 'string' },
@@ -166,6 +179,7 @@ export async function main(argv: string[]): Promise<void> {
     layers: values.layers ? Number(values.layers) : undefined,
     threads: values.threads ? Number(values.threads) : undefined,
     decodeTokens: Number(values.decode),
+    prefillReps: Number(values['prefill-reps']),
     reps: Number(values.reps),
     engines,
     work: values.work,

@@ -18,6 +18,8 @@ export interface Row {
   load_ms: number | null;
   vision_ms: number | null;
   prefill_tok_s: number | null;
+  /** Each prefill's tokens/s (prefill_tok_s is their median). */
+  prefill_tok_s_runs: number[] | null;
   decode_s_per_token: number | null;
   peak_rss_mb: number;
   /** VmHWM right after loading, and VmRSS then (decoders). */
@@ -60,6 +62,7 @@ export function rows(measured: Measured[], s: Scaling): Row[] {
       load_ms: m.loadMs === undefined ? null : round(m.loadMs, 0),
       vision_ms: m.visionMs ? round(median(m.visionMs), 1) : null,
       prefill_tok_s: m.prefillMs === undefined ? null : round(tokens / (m.prefillMs / 1000) / f, 2),
+      prefill_tok_s_runs: m.prefillRunsMs?.map((ms) => round(tokens / (ms / 1000) / f, 2)) ?? null,
       decode_s_per_token: m.decodeMs ? sig((mean(m.decodeMs) / 1000) * f, 4) : null,
       peak_rss_mb: round(m.peakRssBytes / MB, 0),
       load_peak_rss_mb: m.loadPeakRssBytes === undefined ? null : round(m.loadPeakRssBytes / MB, 0),

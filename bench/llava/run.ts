@@ -59,6 +59,8 @@ export interface RunOptions {
   shape: BenchShape;
   threads: number;
   decodeTokens: number;
+  /** Prefills per decoder engine (median reported). */
+  prefillReps: number;
   visionReps: number;
   engines: readonly Engine[];
   /** Folder for the built models; kept and reused when given, else a temporary folder deleted afterwards. */
@@ -95,6 +97,7 @@ export async function runEngines(o: RunOptions): Promise<Measured[]> {
     hidden: c.llama.hiddenSize,
     vocabSize: c.llama.vocabSize,
     decodeTokens: o.decodeTokens,
+    prefillReps: o.prefillReps,
   };
   const out: Measured[] = [];
   for (const engine of o.engines) {

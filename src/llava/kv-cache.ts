@@ -4,6 +4,11 @@
  * copied). Each run returns only the new entries, which are written into the buffers at the current length;
  * capacity grows in chunks, so a decode step moves no cache data.
  *
+ * Every run attends to the whole capacity (positions past the length are masked), so a prefill starts with a
+ * small capacity inside buffers sized for the whole prompt and widens it in place, doubling, as chunks arrive
+ * (`fit`): a 1,430-token prompt in 128-row chunks attends to 31% fewer positions than at full capacity, for one
+ * copy of about twice the final length.
+ *
  * Released buffers are kept as one spare set and reused by the next sequence of about the same size: at 7B a
  * 1,500-position cache is 1.6 GB, and fresh pages cost the first prefill that touches them about 2 s of page faults
  * on this machine kind. `reserve` allocates (and touches) the spare ahead, as llama.cpp sizes its cache when the
@@ -24,7 +29,10 @@ export const KV_GROWTH = 64;
  */
 const SPARE_SLACK = 256;
 
-/** The per-sequence KV cache: key and value buffers per layer, valid up to `length`. */
+/**
+ * The per-sequence KV cache: key and value buffers per layer, valid up to `length`. The buffers hold `room`
+ * positions per line; the layout in use has `capacity` (<= room) positions per line.
+ */
 export class KvState implements DecoderState {
   released = false;
   /** False once a run gave non-finite logits: its buffers may hold NaN and are not reused. */
@@ -34,6 +42,7 @@ export class KvState implements DecoderState {
     public capacity: number,
     public keys: Float32Array[],
     public values: Float32Array[],
+    public room = capacity,
   ) {}
 }
 
@@ -68,25 +77,55 @@ export class KvCaches {
 
   /** Allocate and touch a spare cache of `capacity` positions now (the next sequence that fits takes it). */
   reserve(capacity: number): void {
-    if (this.spare && this.spare.capacity >= capacity) return;
+    if (this.spare && this.spare.room >= capacity) return;
     this.spare = this.allocate(capacity);
     for (const buffer of [...this.spare.keys, ...this.spare.values]) buffer.fill(0);
   }
 
-  /** An empty cache for at least `capacity` positions: the spare when it fits closely, else fresh buffers. */
-  create(capacity: number): KvState {
+  /**
+   * An empty cache with room for at least `room` positions (the spare when it fits closely, else fresh buffers),
+   * laid out for `capacity` of them (default: all its room).
+   */
+  create(room: number, capacity = Number.POSITIVE_INFINITY): KvState {
     const spare = this.spare;
-    if (spare && spare.capacity >= capacity && spare.capacity - capacity <= SPARE_SLACK) {
+    let state: KvState;
+    if (spare && spare.room >= room && spare.room - room <= SPARE_SLACK) {
       this.spare = null;
-      return new KvState(0, spare.capacity, spare.keys, spare.values);
+      state = new KvState(0, spare.room, spare.keys, spare.values);
+    } else {
+      state = this.allocate(room);
     }
-    return this.allocate(capacity);
+    state.capacity = Math.min(state.room, Math.max(1, capacity));
+    return state;
+  }
+
+  /**
+   * Make room for `positions` in the layout: widen it in place (doubling, up to the room) or, past the room,
+   * move to larger buffers with KV_GROWTH spare positions.
+   */
+  fit(state: KvState, positions: number): void {
+    if (positions <= state.capacity) return;
+    if (positions > state.room) {
+      this.grow(state, positions + KV_GROWTH);
+      return;
+    }
+    const capacity = Math.min(state.room, Math.max(positions, 2 * state.capacity));
+    for (const buffer of state.keys) restride(buffer, this.keyLayout, state.capacity, capacity, state.length);
+    for (const buffer of state.values)
+      restride(buffer, this.valueLayout, state.capacity, capacity, state.length);
+    state.capacity = capacity;
+  }
+
+  /** Layer `layer`'s key and value buffers in the layout in use ([lines, capacity, width]). */
+  view(state: KvState, layer: number): { keys: Float32Array; values: Float32Array } {
+    const size = state.capacity * this.rowSize;
+    return { keys: state.keys[layer]!.subarray(0, size), values: state.values[layer]!.subarray(0, size) };
   }
 
   /** Give the state's buffers back (kept as the spare unless a larger one is held or they may hold NaN). */
   recycle(state: KvState): void {
-    if (state.finite && (!this.spare || this.spare.capacity < state.capacity)) {
-      this.spare = new KvState(0, state.capacity, state.keys, state.values);
+    if (state.finite && (!this.spare || this.spare.room < state.room)) {
+      this.spare = new KvState(0, state.room, state.keys, state.values);
     }
     state.released = true;
     state.keys = [];
@@ -99,6 +138,7 @@ export class KvCaches {
       state.capacity,
       state.keys.map((k) => k.slice()),
       state.values.map((v) => v.slice()),
+      state.room,
     );
     copy.finite = state.finite;
     return copy;
@@ -120,12 +160,24 @@ export class KvCaches {
     state.keys = state.keys.map(move(this.keyLayout));
     state.values = state.values.map(move(this.valueLayout));
     state.capacity = capacity;
+    state.room = capacity;
   }
 
   private allocate(capacity: number): KvState {
     const size = capacity * this.rowSize;
     const alloc = () => Array.from({ length: this.shape.layers }, () => new Float32Array(size));
     return new KvState(0, capacity, alloc(), alloc());
+  }
+}
+
+/**
+ * Widen a buffer's layout in place from `from` to `to` positions per line, keeping the first `length` of each.
+ * Lines move from the last to the first: each lands at or after where it was, never on a line not yet moved.
+ */
+function restride(buffer: Float32Array, l: CacheLayout, from: number, to: number, length: number): void {
+  for (let line = l.lines - 1; line > 0; line--) {
+    const src = line * from * l.width;
+    buffer.copyWithin(line * to * l.width, src, src + length * l.width);
   }
 }
 
@@ -139,8 +191,14 @@ function append(
   count: number,
 ) {
   const stride = l.stride ?? count;
+  const run = count * l.width;
+  if (run === 1) {
+    // A decode step's keys: one float per line (4,096 per layer at 7B); plain stores are 2-5x faster than set().
+    for (let line = 0; line < l.lines; line++) dst[line * capacity + at] = src[line * stride]!;
+    return;
+  }
   for (let line = 0; line < l.lines; line++) {
     const from = line * stride * l.width;
-    dst.set(src.subarray(from, from + count * l.width), (line * capacity + at) * l.width);
+    dst.set(src.subarray(from, from + run), (line * capacity + at) * l.width);
   }
 }

@@ -309,7 +309,7 @@ export class OrtCausalLM implements CausalLM {
     const embeds = await this.promptEmbeddings(inputIds, imageRows);
     const H = this.spec.hidden;
     const tokens = embeds.length / H;
-    const state = this.kv.create(tokens + KV_GROWTH);
+    const state = this.kv.create(tokens + KV_GROWTH, chunk);
     let logits: Float32Array | null = null;
     for (let at = 0; at < tokens; at += chunk) {
       const n = Math.min(chunk, tokens - at);
@@ -395,8 +395,9 @@ export class OrtCausalLM implements CausalLM {
     }
     const { heads, headDim: d, hidden } = this.spec;
     // An empty cache is fed as one masked zero row (zero-length tensors are not accepted everywhere).
+    this.kv.fit(state, past + tokens);
     const pastRows = past === 0 ? 1 : state.capacity;
-    const pastData = (buf: Float32Array) => (past === 0 ? new Float32Array(heads * d) : buf);
+    const emptyPast = past === 0 ? new Float32Array(heads * d) : null;
     const mask = attentionMask(past, pastRows, tokens);
     const feeds: Record<string, ort.Tensor> = {
       [DECODER_IO.embeds]: new ort.Tensor('float32', embeds, [1, tokens, hidden]),
@@ -404,15 +405,13 @@ export class OrtCausalLM implements CausalLM {
       [DECODER_IO.mask]: new ort.Tensor('float32', mask, [1, 1, tokens, pastRows + tokens]),
     };
     for (let i = 0; i < this.spec.layers; i++) {
-      const keys = pastData(state.keys[i]!);
+      const { keys, values } = emptyPast ? { keys: emptyPast, values: emptyPast } : this.kv.view(state, i);
       feeds[DECODER_IO.pastKey(i)] = new ort.Tensor('float32', keys, [1, heads, d, pastRows]);
-      const values = pastData(state.values[i]!);
       feeds[DECODER_IO.pastValue(i)] = new ort.Tensor('float32', values, [1, heads, pastRows, d]);
     }
     const out = await this.decoder.run(feeds);
     this.runs.push({ past, tokens });
     if (this.runs.length > RUN_LOG) this.runs.shift();
-    if (past + tokens > state.capacity) this.kv.grow(state, past + tokens + KV_GROWTH);
     for (let i = 0; i < this.spec.layers; i++) {
       const keys = out[DECODER_IO.newKey(i)]!.data as Float32Array;
       this.kv.append(state, i, keys, out[DECODER_IO.newValue(i)]!.data as Float32Array, tokens);

@@ -26,6 +26,7 @@ describe('llava bench', () => {
     expect(decoders).toHaveLength(7);
     for (const e of decoders) {
       expect(row(e).prefill_tok_s, e).toBeGreaterThan(0);
+      expect(row(e).prefill_tok_s_runs, e).toHaveLength(3); // the default prefill repetitions, median reported
       expect(row(e).decode_s_per_token, e).toBeGreaterThan(0);
       expect(row(e).peak_rss_mb, e).toBeGreaterThan(0);
       expect(row(e).model_mb, e).toBeGreaterThan(0);

@@ -36,6 +36,62 @@ describe('KvCaches', () => {
     expect(kv.create(100).keys[0]).not.toBe(buffer);
   });
 
+  it('widens its layout in place, then moves to larger buffers, keeping every cached entry', () => {
+    const kv = new KvCaches(SHAPE);
+    const s = kv.create(40, 4); // room for 40 positions, laid out for 4
+    const keyLines = SHAPE.heads * SHAPE.headDim;
+    // Entry (line, position) of layer l holds 1000 l + 100 line + position (values: per head, per position, per d).
+    const rows = (l: number, at: number, count: number) => ({
+      keys: Float32Array.from(
+        { length: keyLines * count },
+        (_, i) => 1000 * l + 100 * Math.floor(i / count) + at + (i % count),
+      ),
+      values: Float32Array.from(
+        { length: SHAPE.heads * count * SHAPE.headDim },
+        (_, i) =>
+          1000 * l +
+          100 * Math.floor(i / (count * SHAPE.headDim)) +
+          at +
+          (Math.floor(i / SHAPE.headDim) % count),
+      ),
+    });
+    const write = (count: number) => {
+      kv.fit(s, s.length + count);
+      for (let l = 0; l < SHAPE.layers; l++) {
+        const r = rows(l, s.length, count);
+        kv.append(s, l, r.keys, r.values, count);
+      }
+      s.length += count;
+    };
+    const check = () => {
+      for (let l = 0; l < SHAPE.layers; l++) {
+        const { keys, values } = kv.view(s, l);
+        expect(keys.length).toBe(keyLines * s.capacity);
+        for (let line = 0; line < keyLines; line++)
+          for (let p = 0; p < s.length; p++)
+            expect(keys[line * s.capacity + p]).toBe(1000 * l + 100 * line + p);
+        for (let h = 0; h < SHAPE.heads; h++)
+          for (let p = 0; p < s.length; p++)
+            expect(values[(h * s.capacity + p) * SHAPE.headDim]).toBe(1000 * l + 100 * h + p);
+      }
+    };
+    const buffer = s.keys[0];
+    write(3);
+    write(3); // 6 > 4: widened in place to 8
+    expect([s.capacity, s.room]).toEqual([8, 40]);
+    expect(s.keys[0]).toBe(buffer);
+    check();
+    write(20); // 26: widened to 26 (more than double)
+    expect(s.capacity).toBe(26);
+    write(10); // 36: doubling is capped by the room
+    expect(s.capacity).toBe(40);
+    check();
+    write(10); // 46 > room: new buffers with KV_GROWTH spare positions
+    expect([s.capacity, s.room]).toEqual([46 + KV_GROWTH, 46 + KV_GROWTH]);
+    expect(s.keys[0]).not.toBe(buffer);
+    check();
+  });
+
   it('reserve allocates the spare ahead, zeroed', () => {
     const kv = new KvCaches(SHAPE);
     kv.reserve(64 + KV_GROWTH);
