@@ -63,11 +63,19 @@ export const DEFAULT_METRICS = ['bleu1', 'bleu4', 'rougeL', 'cider', 'chexpert-f
 
 /** Parse `--metrics a,b,c` (or `all`), rejecting unknown names with the list of known ones. */
 export function parseMetricList(spec: string | undefined): string[] {
-  if (spec === undefined || spec.trim() === '') return DEFAULT_METRICS;
+  if (spec === undefined) return DEFAULT_METRICS;
   const names = spec
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
+  // An empty list is a mistake (an unset shell variable, say), not a request for the defaults.
+  if (names.length === 0) {
+    throw inputError('eval.unknown_metric', 'no metric named', {
+      field: '--metrics',
+      expected: `a comma-separated list of ${Object.keys(METRICS).join(', ')} (or all)`,
+      found: JSON.stringify(spec),
+    });
+  }
   if (names.length === 1 && names[0] === 'all') return Object.keys(METRICS);
   const unknown = names.filter((n) => !(n in METRICS));
   if (unknown.length > 0) {

@@ -323,6 +323,7 @@ describe('cxr eval bad input: documented behaviour, clear messages, exit 2', () 
         /broken\.jsonl: line 1 is not valid JSON/,
       ],
       [['--pred', pred, '--ref', ref, '--metrics', 'bleu4,meteor'], /unknown metric meteor/],
+      [['--pred', pred, '--ref', ref, '--metrics', ' , '], /--metrics: no metric named/],
       [
         ['--pred', file('open.csv', 'id,prediction,reference\na,"never closed,x\n'), '--metrics', 'bleu4'],
         /quoted field opened on line 2 is never closed/,
