@@ -10,7 +10,7 @@
  *           1,430-token prompt (1,369 spliced image rows + 61 text tokens; llama.cpp gets 1,430 token ids; median of
  *           --prefill-reps, the cache cleared between them), decode of --decode tokens at that context, peak RSS
  *           (VmHWM of the engine's own process), load time (for both engines it includes allocating the cache).
- * Engines (--engines, default all but the two int4 block variants): cxr-int4 (blocks of 64, as accurate as Q4_0:
+ * Engines (--engines a,b or all; default all but the two int4 block variants): cxr-int4 (blocks of 64, as accurate as Q4_0:
  * `npm run bench -- quant`), cxr-int4-b32 (more accurate), cxr-int4-b128 (faster, less accurate), cxr-int8,
  * llama-q4_0 (flash attention as node-llama-cpp chooses), llama-q4_0-fa-off, llama-q8_0, vision-fp32, vision-fp16,
  * torch-fp32. cxr int4 is compared with the better llama.cpp Q4_0 row for each figure.
@@ -170,7 +170,7 @@ export async function main(argv: string[]): Promise<void> {
       json: { type: 'boolean', default: false },
     },
   });
-  const engines = values.engines?.split(',') as Engine[] | undefined;
+  const engines = (values.engines === 'all' ? ENGINES : values.engines?.split(',')) as Engine[] | undefined;
   const unknown = engines?.filter((e) => !ENGINES.includes(e));
   if (unknown?.length)
     throw new Error(`unknown engine(s) ${unknown.join(', ')}; known: ${ENGINES.join(', ')}`);
