@@ -394,8 +394,8 @@ export class OrtCausalLM implements CausalLM {
       });
     }
     const { heads, headDim: d, hidden } = this.spec;
+    this.kv.fit(state, past + tokens); // room for the rows this run appends
     // An empty cache is fed as one masked zero row (zero-length tensors are not accepted everywhere).
-    this.kv.fit(state, past + tokens);
     const pastRows = past === 0 ? 1 : state.capacity;
     const emptyPast = past === 0 ? new Float32Array(heads * d) : null;
     const mask = attentionMask(past, pastRows, tokens);

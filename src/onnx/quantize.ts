@@ -23,7 +23,7 @@ export const DEFAULT_BLOCK_SIZE = 32;
  */
 export const DEFAULT_INT4_BLOCK_SIZE = 64;
 
-/** Block lengths MatMulNBits runs on the CPU (powers of two from 16). */
+/** The 4-bit block lengths cxr offers (MatMulNBits takes any power of two from 16; these were measured). */
 export const INT4_BLOCK_SIZES = [32, 64, 128] as const;
 export type Int4BlockSize = (typeof INT4_BLOCK_SIZES)[number];
 
