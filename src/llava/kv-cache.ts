@@ -5,9 +5,10 @@
  * capacity grows in chunks, so a decode step moves no cache data.
  *
  * Every run attends to the whole capacity (positions past the length are masked), so a prefill starts with a
- * small capacity inside buffers sized for the whole prompt and widens it in place, doubling, as chunks arrive
- * (`fit`): a 1,430-token prompt in 128-row chunks attends to 31% fewer positions than at full capacity, for one
- * copy of about twice the final length.
+ * small capacity inside buffers sized for the whole prompt and widens it in place after each chunk to exactly the
+ * cached length (`fit`, exact), so that no chunk attends to a masked position: a 1,430-token prompt in 128-row chunks
+ * attends to 33% fewer positions than with a doubling layout, for moving about 8,400 cached positions (8 GB at 7B;
+ * 1% faster prefill, measured). The last chunk widens the layout to the whole room for the decode steps.
  *
  * Released buffers are kept as one spare set and reused by the next sequence of about the same size: at 7B a
  * 1,500-position cache is 1.6 GB, and fresh pages cost the first prefill that touches them about 2 s of page faults
@@ -100,16 +101,16 @@ export class KvCaches {
   }
 
   /**
-   * Make room for `positions` in the layout: widen it in place (doubling, up to the room) or, past the room,
-   * move to larger buffers with KV_GROWTH spare positions.
+   * Make room for `positions` in the layout: widen it in place (to exactly `positions` when `exact`, else doubling
+   * up to the room) or, past the room, move to larger buffers with KV_GROWTH spare positions.
    */
-  fit(state: KvState, positions: number): void {
+  fit(state: KvState, positions: number, exact = false): void {
     if (positions <= state.capacity) return;
     if (positions > state.room) {
       this.grow(state, positions + KV_GROWTH);
       return;
     }
-    const capacity = Math.min(state.room, Math.max(positions, 2 * state.capacity));
+    const capacity = exact ? positions : Math.min(state.room, Math.max(positions, 2 * state.capacity));
     for (const buffer of state.keys) restride(buffer, this.keyLayout, state.capacity, capacity, state.length);
     for (const buffer of state.values)
       restride(buffer, this.valueLayout, state.capacity, capacity, state.length);

@@ -280,8 +280,11 @@ export class OrtVisionEncoder implements VisionEncoder {
 export class OrtCausalLM implements CausalLM {
   readonly vocabSize: number;
   readonly maxContext: number;
-  /** The latest decoder runs (at most RUN_LOG) with the past length each saw: proof that the cached path ran. */
-  readonly runs: { past: number; tokens: number }[] = [];
+  /**
+   * The latest decoder runs (at most RUN_LOG): the past length each saw (proof that the cached path ran) and the
+   * cached positions it attended to (`width`: the layout's capacity, masked past `past`).
+   */
+  readonly runs: { past: number; tokens: number; width: number }[] = [];
   private readonly kv: KvCaches;
 
   constructor(
@@ -313,7 +316,8 @@ export class OrtCausalLM implements CausalLM {
     let logits: Float32Array | null = null;
     for (let at = 0; at < tokens; at += chunk) {
       const n = Math.min(chunk, tokens - at);
-      logits = await this.forward(state, embeds.subarray(at * H, (at + n) * H), n);
+      const more = at + n < tokens;
+      logits = await this.forward(state, embeds.subarray(at * H, (at + n) * H), n, more ? 'exact' : 'room');
     }
     return { logits: logits!, state };
   }
@@ -384,8 +388,17 @@ export class OrtCausalLM implements CausalLM {
     return out;
   }
 
-  /** Run `tokens` new rows after the state's cache; append their keys/values; return the last logits. */
-  private async forward(state: KvState, embeds: Float32Array, tokens: number): Promise<Float32Array> {
+  /**
+   * Run `tokens` new rows after the state's cache; append their keys/values; return the last logits. `widen`: how
+   * the layout makes room for the appended rows (KvCaches.fit): 'exact' between prefill chunks, so that the next
+   * chunk attends to no masked position.
+   */
+  private async forward(
+    state: KvState,
+    embeds: Float32Array,
+    tokens: number,
+    widen: 'exact' | 'room' = 'room',
+  ): Promise<Float32Array> {
     const past = state.length;
     if (past + tokens > this.maxContext) {
       throw inputError('llava.context_full', 'the sequence is longer than the model context', {
@@ -394,7 +407,6 @@ export class OrtCausalLM implements CausalLM {
       });
     }
     const { heads, headDim: d, hidden } = this.spec;
-    this.kv.fit(state, past + tokens); // room for the rows this run appends
     // An empty cache is fed as one masked zero row (zero-length tensors are not accepted everywhere).
     const pastRows = past === 0 ? 1 : state.capacity;
     const emptyPast = past === 0 ? new Float32Array(heads * d) : null;
@@ -410,8 +422,9 @@ export class OrtCausalLM implements CausalLM {
       feeds[DECODER_IO.pastValue(i)] = new ort.Tensor('float32', values, [1, heads, pastRows, d]);
     }
     const out = await this.decoder.run(feeds);
-    this.runs.push({ past, tokens });
+    this.runs.push({ past, tokens, width: past === 0 ? 0 : pastRows });
     if (this.runs.length > RUN_LOG) this.runs.shift();
+    this.kv.fit(state, past + tokens, widen === 'exact');
     for (let i = 0; i < this.spec.layers; i++) {
       const keys = out[DECODER_IO.newKey(i)]!.data as Float32Array;
       this.kv.append(state, i, keys, out[DECODER_IO.newValue(i)]!.data as Float32Array, tokens);

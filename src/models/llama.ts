@@ -6,6 +6,10 @@
  *               h = RMSNorm(x) ; x = x + Wdown (silu(h Wgate^T) * (h Wup^T))
  *   logits = RMSNorm(x[last]) Wlm^T
  *
+ * Only the last position's hidden state reaches the logits, so the last layer computes its keys and values for
+ * every row (they go to the cache) but its attention output and MLP for the last row alone: in a 1,430-token
+ * prefill that skips 2.6% of the decoder's multiply-adds (llama.cpp trims its last layer the same way).
+ *
  * The KV cache lives in caller-owned buffers passed as inputs (onnxruntime-node wraps input buffers without
  * copying): keys transposed [1, heads, headDim, capacity] so that q K^T is a plain MatMul over the cache (a
  * transposed operand would be copied by the kernel every step), values [1, heads, capacity, headDim]. The graph
@@ -119,6 +123,7 @@ export function decoderGraph(g: Graph, cfg: LlamaConfig, w: TensorSource, opts: 
   const ctx: LayerContext = { cfg, w, opts, d, positions, mask, cos, sin };
 
   let pending: string | null = null; // the last sub-layer's output, added to x by the next fused norm
+  const lastLayer = cfg.numHiddenLayers - 1;
   for (let i = 0; i < cfg.numHiddenLayers; i++) {
     const n = LLAMA_WEIGHTS.layer(i);
     checkLayerShapes(w, cfg, n);
@@ -131,18 +136,17 @@ export function decoderGraph(g: Graph, cfg: LlamaConfig, w: TensorSource, opts: 
       return h;
     };
     const h1 = norm(s.child('input_layernorm'), n.inputNorm);
-    pending = attention(s.child('attn'), h1, i, ctx);
+    pending = attention(s.child('attn'), h1, i, ctx, i === lastLayer);
+    if (i === lastLayer) x = lastRow(s, x); // [1, 1, hidden] from here on
     const h2 = norm(s.child('post_attention_layernorm'), n.postNorm);
     pending = mlp(s.child('mlp'), h2, i, ctx);
   }
 
-  // Logits for the last position only: x[last] = x + pending at S - 1, then the final norm and lm_head.
+  // x and pending hold the last position only: x[last] = x + pending, then the final norm and lm_head.
   const last = root.child('last');
-  const xLast = op.slice(last, x, [-1], [Number.MAX_SAFE_INTEGER], [1]); // [1, 1, hidden]
-  const pLast = op.slice(last, pending!, [-1], [Number.MAX_SAFE_INTEGER], [1]);
   const hidden = op.rmsNorm(
     root.child('norm'),
-    op.add(last, xLast, pLast),
+    op.add(last, x, pending!),
     floatTensor(root, w, LLAMA_WEIGHTS.finalNorm),
     cfg.rmsNormEps,
   );
@@ -185,8 +189,16 @@ function linearOpts(opts: DecoderGraphOptions): op.LinearOptions {
   };
 }
 
-/** Causal self-attention over [past ; new]; registers the new k/v rows as graph outputs. */
-function attention(s: Scope, h: string, i: number, c: LayerContext): string {
+/** Row S - 1 of a [1, S, ...] or [1, 1, S, ...] tensor, keeping the axis: [1, 1, ...]. */
+function lastRow(s: Scope, x: string, axis = 1): string {
+  return op.slice(s, x, [-1], [Number.MAX_SAFE_INTEGER], [axis]);
+}
+
+/**
+ * Causal self-attention over [past ; new]; registers the new k/v rows as graph outputs. With `lastQueryOnly`
+ * the output is the last row's alone ([1, 1, hidden]).
+ */
+function attention(s: Scope, h: string, i: number, c: LayerContext, lastQueryOnly = false): string {
   const { cfg, w, d } = c;
   const n = LLAMA_WEIGHTS.layer(i);
   const H = cfg.numAttentionHeads;
@@ -202,11 +214,16 @@ function attention(s: Scope, h: string, i: number, c: LayerContext): string {
   const rotate = (name: string, t: string) =>
     op.rotaryEmbedding(s.child(name), t, c.positions, c.cos, c.sin, H);
   // q is scaled by 1/sqrt(d) before the products (cheaper than scaling the [S, P + S] scores).
-  const qh = op.transpose(
+  let qh = op.transpose(
     s,
     toHeads(op.mul(s, rotate('q_rotary', q!), op.scalarF32(s, 1 / Math.sqrt(d)))),
     [0, 2, 1, 3],
   ); // [1, H, S, d]
+  let mask = c.mask;
+  if (lastQueryOnly) {
+    qh = lastRow(s, qh, 2); // [1, H, 1, d]
+    mask = lastRow(s, mask, 2); // [1, 1, 1, P + S]
+  }
   const kt = op.transpose(s, toHeads(rotate('k_rotary', k!)), [0, 2, 3, 1]); // [1, H, d, S]
   const vh = op.transpose(s, toHeads(v!), [0, 2, 1, 3]); // [1, H, S, d]
   g.output(kt, DECODER_IO.newKey(i), 'float32', [1, H, d, 'sequence']);
@@ -214,7 +231,7 @@ function attention(s: Scope, h: string, i: number, c: LayerContext): string {
 
   const pastK = g.input(DECODER_IO.pastKey(i), 'float32', [1, H, d, 'past']);
   const pastV = g.input(DECODER_IO.pastValue(i), 'float32', [1, H, 'past', d]);
-  const scores = op.add(s, op.concat(s, [op.matmul(s, qh, pastK), op.matmul(s, qh, kt)], -1), c.mask); // [1, H, S, P + S]
+  const scores = op.add(s, op.concat(s, [op.matmul(s, qh, pastK), op.matmul(s, qh, kt)], -1), mask); // [1, H, S, P + S]
   const probs = op.softmax(s, scores, -1);
   const past = op.shapeRange(s, pastV, 2, 3); // [P]
   const probsPast = op.sliceDynamic(s, probs, op.ints(s, [0]), past, op.ints(s, [3]));

@@ -55,8 +55,8 @@ describe('KvCaches', () => {
           (Math.floor(i / SHAPE.headDim) % count),
       ),
     });
-    const write = (count: number) => {
-      kv.fit(s, s.length + count);
+    const write = (count: number, exact = false) => {
+      kv.fit(s, s.length + count, exact);
       for (let l = 0; l < SHAPE.layers; l++) {
         const r = rows(l, s.length, count);
         kv.append(s, l, r.keys, r.values, count);
@@ -81,7 +81,10 @@ describe('KvCaches', () => {
     expect([s.capacity, s.room]).toEqual([8, 40]);
     expect(s.keys[0]).toBe(buffer);
     check();
-    write(20); // 26: widened to 26 (more than double)
+    write(5, true); // 11: exactly, for a prefill's next chunk
+    expect(s.capacity).toBe(11);
+    check();
+    write(15); // 26: widened to 26 (more than double)
     expect(s.capacity).toBe(26);
     write(10); // 36: doubling is capped by the room
     expect(s.capacity).toBe(40);

@@ -20,12 +20,14 @@ describe('chunked prefill', () => {
     const rows = await sessions().vision.encode(floats(CASE.pixel_values_file));
     const whole = await sessions().lm.prefill(prompt, rows, Number.MAX_SAFE_INTEGER);
     const total = whole.state.length;
-    expect(sessions().lm.runs.at(-1)).toEqual({ past: 0, tokens: total });
+    expect(sessions().lm.runs.at(-1)).toEqual({ past: 0, tokens: total, width: 0 });
 
     const chunk = Math.ceil(total / 3) - 1; // uneven: the last chunk is shorter
     const chunked = await sessions().lm.prefill(prompt, rows, chunk);
     const runs = sessions().lm.runs.slice(-Math.ceil(total / chunk));
     expect(runs.map((r) => r.past)).toEqual(runs.map((_, i) => i * chunk));
+    // Between chunks the layout is widened to exactly the cached length: no chunk attends to a masked position.
+    expect(runs.map((r) => r.width)).toEqual(runs.map((r) => r.past));
     expect(runs.reduce((a, r) => a + r.tokens, 0)).toBe(total);
     expect(chunked.state.length).toBe(total);
     expect(maxAbsDiff(whole.logits, chunked.logits)).toBeLessThan(TOL);

@@ -69,6 +69,27 @@ describe('LLaMA decoder (tiny-a)', () => {
     expect(names).toContain('/model/layers.1/mlp/down_proj/MatMulNBits');
     expect(names).toContain('/model/lm_head/MatMulNBits');
   });
+
+  it('runs the last layer after its keys and values on the last row only (the golden tests check the logits)', () => {
+    const g = new Graph('decoder');
+    const cfg = weights.config.llama;
+    decoderGraph(g, cfg, weights.language, { dtype: 'fp32' });
+    const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+    const postNorm = (layer: number) =>
+      g.nodes.find((n) => n.name.startsWith(`/model/layers.${layer}/post_attention_layernorm/`))!;
+    const inputOps = (layer: number) => postNorm(layer).inputs.map((i) => producer.get(i)?.opType);
+    const last = cfg.numHiddenLayers - 1;
+    // The residual entering the last post-attention norm is sliced to one row; earlier layers keep every row.
+    expect(inputOps(last)).toContain('Slice');
+    expect(inputOps(last - 1)).not.toContain('Slice');
+    // The last layer's queries are sliced before the scores; its keys and values stay whole graph outputs.
+    const lastAttn = g.nodes.filter((n) => n.name.startsWith(`/model/layers.${last}/attn/`));
+    expect(lastAttn.filter((n) => n.opType === 'Slice').length).toBeGreaterThanOrEqual(2);
+    const firstAttn = g.nodes.filter((n) => n.name.startsWith('/model/layers.0/attn/'));
+    expect(lastAttn.filter((n) => n.opType === 'Slice').length).toBe(
+      firstAttn.filter((n) => n.opType === 'Slice').length + 2,
+    );
+  });
 });
 
 /** `source` with one tensor reporting another shape. */
