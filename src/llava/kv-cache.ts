@@ -1,8 +1,9 @@
 /**
- * The decoder's KV cache: one float32 buffer per layer for keys [heads, headDim, capacity] (transposed, see
- * models/llama.ts) and one for values [heads, capacity, headDim], handed to the decoder as inputs (wrapped, not
- * copied). Each run returns only the new entries, which are written into the buffers at the current length;
- * capacity grows in chunks, so a decode step moves no cache data.
+ * The decoder's KV cache: per layer, one buffer per plane, handed to the decoder as inputs (wrapped, not copied):
+ * keys [heads, headDim, capacity] (transposed, see models/llama.ts), float32 or int8 with per-position scale and
+ * bias planes [heads, 1, capacity], and float32 values [heads, capacity, headDim]. Each run returns only the new
+ * entries of every plane, which are written into the buffers at the current length; capacity grows in chunks, so
+ * a decode step moves no cache data.
  *
  * Every run attends to the whole capacity (positions past the length are masked), so a prefill starts with a
  * small capacity inside buffers sized for the whole prompt and widens it in place after each chunk to exactly the
@@ -15,6 +16,7 @@
  * on this machine kind. `reserve` allocates (and touches) the spare ahead, as llama.cpp sizes its cache when the
  * context is created.
  */
+import type { KvKeys } from '../models/index.js';
 import type { DecoderState } from './types.js';
 
 /**
@@ -30,9 +32,50 @@ export const KV_GROWTH = 64;
  */
 const SPARE_SLACK = 256;
 
+type CacheBuffer = Float32Array | Int8Array;
+
 /**
- * The per-sequence KV cache: key and value buffers per layer, valid up to `length`. The buffers hold `room`
- * positions per line; the layout in use has `capacity` (<= room) positions per line.
+ * One plane of the cache: `lines` lines of `capacity` positions of `width` values (keys: heads * d lines of width
+ * 1; key scales and biases: heads lines of width 1; values: heads lines of width d), fed as `past_<name>.<layer>`
+ * and returned for the new positions as `<name>.<layer>`.
+ */
+export interface KvPlane {
+  name: string;
+  type: 'float32' | 'int8';
+  lines: number;
+  width: number;
+}
+
+export interface KvShape {
+  layers: number;
+  heads: number;
+  headDim: number;
+  /** Cached key storage (default float32). */
+  kvKeys?: KvKeys;
+}
+
+/** The planes of a decoder's cache, in feed order. */
+export function kvPlanes(shape: KvShape): KvPlane[] {
+  const { heads, headDim } = shape;
+  const keys: KvPlane = { name: 'key', type: 'float32', lines: heads * headDim, width: 1 };
+  const values: KvPlane = { name: 'value', type: 'float32', lines: heads, width: headDim };
+  if (shape.kvKeys !== 'int8') return [keys, values];
+  const perPosition = (name: string): KvPlane => ({ name, type: 'float32', lines: heads, width: 1 });
+  return [{ ...keys, type: 'int8' }, perPosition('key_scale'), perPosition('key_bias'), values];
+}
+
+/** A plane's tensor dims at `positions`: [1, heads, lines / heads, positions] or [1, heads, positions, width]. */
+export function planeDims(plane: KvPlane, heads: number, positions: number): number[] {
+  return plane.width === 1 ? [1, heads, plane.lines / heads, positions] : [1, heads, positions, plane.width];
+}
+
+/** Feed and output names of a plane (models/llama.ts DECODER_IO: past_key.0, key_scale.0, ...). */
+export const planeInput = (plane: KvPlane, layer: number) => `past_${plane.name}.${layer}`;
+export const planeOutput = (plane: KvPlane, layer: number) => `${plane.name}.${layer}`;
+
+/**
+ * The per-sequence KV cache: `buffers[plane][layer]`, valid up to `length`. The buffers hold `room` positions per
+ * line; the layout in use has `capacity` (<= room) positions per line.
  */
 export class KvState implements DecoderState {
   released = false;
@@ -41,46 +84,24 @@ export class KvState implements DecoderState {
   constructor(
     public length: number,
     public capacity: number,
-    public keys: Float32Array[],
-    public values: Float32Array[],
+    public buffers: CacheBuffer[][],
     public room = capacity,
   ) {}
 }
 
-/**
- * A cache buffer is `lines` lines of `capacity` positions of `width` floats: keys [heads * d lines, width 1]
- * (transposed), values [heads lines, width d]. `stride` is the positions per line of the source (default: the
- * count being appended).
- */
-interface CacheLayout {
-  lines: number;
-  width: number;
-  stride?: number;
-}
-
-export interface KvShape {
-  layers: number;
-  heads: number;
-  headDim: number;
-}
-
 export class KvCaches {
-  private readonly rowSize: number;
-  private readonly keyLayout: CacheLayout;
-  private readonly valueLayout: CacheLayout;
+  readonly planes: KvPlane[];
   private spare: KvState | null = null;
 
   constructor(private readonly shape: KvShape) {
-    this.rowSize = shape.heads * shape.headDim;
-    this.keyLayout = { lines: shape.heads * shape.headDim, width: 1 };
-    this.valueLayout = { lines: shape.heads, width: shape.headDim };
+    this.planes = kvPlanes(shape);
   }
 
   /** Allocate and touch a spare cache of `capacity` positions now (the next sequence that fits takes it). */
   reserve(capacity: number): void {
     if (this.spare && this.spare.room >= capacity) return;
     this.spare = this.allocate(capacity);
-    for (const buffer of [...this.spare.keys, ...this.spare.values]) buffer.fill(0);
+    for (const buffer of this.spare.buffers.flat()) buffer.fill(0);
   }
 
   /**
@@ -92,7 +113,7 @@ export class KvCaches {
     let state: KvState;
     if (spare && spare.room >= room && spare.room - room <= SPARE_SLACK) {
       this.spare = null;
-      state = new KvState(0, spare.room, spare.keys, spare.values);
+      state = new KvState(0, spare.room, spare.buffers);
     } else {
       state = this.allocate(room);
     }
@@ -111,82 +132,92 @@ export class KvCaches {
       return;
     }
     const capacity = exact ? positions : Math.min(state.room, Math.max(positions, 2 * state.capacity));
-    for (const buffer of state.keys) restride(buffer, this.keyLayout, state.capacity, capacity, state.length);
-    for (const buffer of state.values)
-      restride(buffer, this.valueLayout, state.capacity, capacity, state.length);
+    this.planes.forEach((plane, p) => {
+      for (const buffer of state.buffers[p]!) restride(buffer, plane, state.capacity, capacity, state.length);
+    });
     state.capacity = capacity;
   }
 
-  /** Layer `layer`'s key and value buffers in the layout in use ([lines, capacity, width]). */
-  view(state: KvState, layer: number): { keys: Float32Array; values: Float32Array } {
-    const size = state.capacity * this.rowSize;
-    return { keys: state.keys[layer]!.subarray(0, size), values: state.values[layer]!.subarray(0, size) };
+  /** One zero position of a plane: the stand-in for an empty cache (zero-length tensors are not accepted everywhere). */
+  emptyRow(plane: KvPlane): CacheBuffer {
+    return newBuffer(plane, 1);
+  }
+
+  /** Layer `layer`'s buffer of every plane in the layout in use ([lines, capacity, width]). */
+  view(state: KvState, layer: number): CacheBuffer[] {
+    return this.planes.map((plane, p) =>
+      state.buffers[p]![layer]!.subarray(0, plane.lines * state.capacity * plane.width),
+    );
   }
 
   /** Give the state's buffers back (kept as the spare unless a larger one is held or they may hold NaN). */
   recycle(state: KvState): void {
     if (state.finite && (!this.spare || this.spare.room < state.room)) {
-      this.spare = new KvState(0, state.room, state.keys, state.values);
+      this.spare = new KvState(0, state.room, state.buffers);
     }
     state.released = true;
-    state.keys = [];
-    state.values = [];
+    state.buffers = [];
   }
 
   copy(state: KvState): KvState {
-    const copy = new KvState(
-      state.length,
-      state.capacity,
-      state.keys.map((k) => k.slice()),
-      state.values.map((v) => v.slice()),
-      state.room,
-    );
+    const buffers = state.buffers.map((layers) => layers.map((b) => b.slice()));
+    const copy = new KvState(state.length, state.capacity, buffers, state.room);
     copy.finite = state.finite;
     return copy;
   }
 
-  /** Write `count` new positions per layer (the decoder's outputs) after the state's length. */
-  append(state: KvState, layer: number, keys: Float32Array, values: Float32Array, count: number): void {
-    append(state.keys[layer]!, keys, this.keyLayout, state.capacity, state.length, count);
-    append(state.values[layer]!, values, this.valueLayout, state.capacity, state.length, count);
+  /** Write `count` new positions of layer `layer` (the decoder's outputs, one per plane) after the state's length. */
+  append(state: KvState, layer: number, rows: readonly CacheBuffer[], count: number): void {
+    this.planes.forEach((plane, p) => {
+      append(state.buffers[p]![layer]!, rows[p]!, plane, state.capacity, state.length, count);
+    });
   }
 
   /** Reallocate the buffers with more positions (the only time cached entries are copied). */
   grow(state: KvState, capacity: number): void {
-    const move = (layout: CacheLayout) => (old: Float32Array) => {
-      const next = new Float32Array(layout.lines * capacity * layout.width);
-      append(next, old, { ...layout, stride: state.capacity }, capacity, 0, state.length);
-      return next;
-    };
-    state.keys = state.keys.map(move(this.keyLayout));
-    state.values = state.values.map(move(this.valueLayout));
+    state.buffers = this.planes.map((plane, p) =>
+      state.buffers[p]!.map((old) => {
+        const next = newBuffer(plane, capacity);
+        append(next, old, { ...plane, stride: state.capacity }, capacity, 0, state.length);
+        return next;
+      }),
+    );
     state.capacity = capacity;
     state.room = capacity;
   }
 
   private allocate(capacity: number): KvState {
-    const size = capacity * this.rowSize;
-    const alloc = () => Array.from({ length: this.shape.layers }, () => new Float32Array(size));
-    return new KvState(0, capacity, alloc(), alloc());
+    const buffers = this.planes.map((plane) =>
+      Array.from({ length: this.shape.layers }, () => newBuffer(plane, capacity)),
+    );
+    return new KvState(0, capacity, buffers);
   }
+}
+
+function newBuffer(plane: KvPlane, capacity: number): CacheBuffer {
+  const size = plane.lines * capacity * plane.width;
+  return plane.type === 'int8' ? new Int8Array(size) : new Float32Array(size);
 }
 
 /**
  * Widen a buffer's layout in place from `from` to `to` positions per line, keeping the first `length` of each.
  * Lines move from the last to the first: each lands at or after where it was, never on a line not yet moved.
  */
-function restride(buffer: Float32Array, l: CacheLayout, from: number, to: number, length: number): void {
+function restride(buffer: CacheBuffer, l: KvPlane, from: number, to: number, length: number): void {
   for (let line = l.lines - 1; line > 0; line--) {
     const src = line * from * l.width;
     buffer.copyWithin(line * to * l.width, src, src + length * l.width);
   }
 }
 
-/** Copy `count` positions per line from `src` into `dst` after position `at`. */
+/**
+ * Copy `count` positions per line from `src` into `dst` after position `at`. `stride` is the positions per line
+ * of the source (default: the count being appended).
+ */
 function append(
-  dst: Float32Array,
-  src: Float32Array,
-  l: CacheLayout,
+  dst: CacheBuffer,
+  src: CacheBuffer,
+  l: KvPlane & { stride?: number },
   capacity: number,
   at: number,
   count: number,
@@ -194,7 +225,7 @@ function append(
   const stride = l.stride ?? count;
   const run = count * l.width;
   if (run === 1) {
-    // A decode step's keys: one float per line (4,096 per layer at 7B); plain stores are 2-5x faster than set().
+    // A decode step's keys: one value per line (4,096 per layer at 7B); plain stores are 2-5x faster than set().
     for (let line = 0; line < l.lines; line++) dst[line * capacity + at] = src[line * stride]!;
     return;
   }

@@ -17,6 +17,7 @@ import {
   decoderGraph,
   embeddingGraph,
   headDim,
+  type KvKeys,
   projectorGraph,
   type VisionDtype,
   vitGraph,
@@ -31,7 +32,7 @@ import {
   PROTO_LIMIT_BYTES,
 } from '../onnx/index.js';
 import type { LlavaRadWeights } from '../weights/index.js';
-import { KV_GROWTH, KvCaches, KvState } from './kv-cache.js';
+import { KV_GROWTH, KvCaches, KvState, planeDims, planeInput, planeOutput } from './kv-cache.js';
 import { type CausalLM, type DecoderState, IMAGE_TOKEN_ID, type VisionEncoder } from './types.js';
 
 export interface GraphOptions {
@@ -43,6 +44,8 @@ export interface GraphOptions {
   accuracyLevel?: AccuracyLevel;
   /** Block length of int4 decoder weights (default DEFAULT_INT4_BLOCK_SIZE). */
   int4BlockSize?: Int4BlockSize;
+  /** Cached key storage (default: int8 for int8/int4 decoders, float32 for fp32/fp16 ones). */
+  kvKeys?: KvKeys;
 }
 
 export interface SessionOptions {
@@ -62,6 +65,8 @@ export interface GraphSpec {
   accuracyLevel: AccuracyLevel;
   /** Block length of the int4 decoder weights (int4 bundles only; older ones used 32). */
   int4BlockSize?: number;
+  /** Cached key storage (absent: float32, as in bundles written before int8 keys). */
+  kvKeys?: KvKeys;
   imageSize: number;
   imageTokens: number;
   hidden: number;
@@ -108,7 +113,8 @@ export function buildGraphs(weights: LlavaRadWeights, opts: GraphOptions = {}): 
   embeddingGraph(embed, lc, weights.language, decoderDtype);
   const decoder = new Graph(GRAPH_NAMES.decoder);
   const int4BlockSize = decoderDtype === 'int4' ? (opts.int4BlockSize ?? DEFAULT_INT4_BLOCK_SIZE) : undefined;
-  decoderGraph(decoder, lc, weights.language, { dtype: decoderDtype, accuracyLevel, int4BlockSize });
+  const kvKeys = opts.kvKeys ?? defaultKvKeys(decoderDtype);
+  decoderGraph(decoder, lc, weights.language, { dtype: decoderDtype, accuracyLevel, int4BlockSize, kvKeys });
 
   const spec: GraphSpec = {
     format: 'cxr-llava-graphs',
@@ -117,6 +123,7 @@ export function buildGraphs(weights: LlavaRadWeights, opts: GraphOptions = {}): 
     decoderDtype,
     accuracyLevel,
     ...(int4BlockSize ? { int4BlockSize } : {}),
+    kvKeys,
     imageSize: vc.imageSize,
     imageTokens: tokens,
     hidden: lc.hiddenSize,
@@ -128,6 +135,14 @@ export function buildGraphs(weights: LlavaRadWeights, opts: GraphOptions = {}): 
     files: { vision: 'vision.onnx', embed: 'embed.onnx', decoder: 'decoder.onnx' },
   };
   return { vision, embed, decoder, spec };
+}
+
+/**
+ * Quantised decoders keep 8-bit keys: a decode step then reads a quarter of the key bytes (at 7B the float keys are
+ * the largest read after the weights); fp32 and fp16 decoders keep float32 keys and match the reference closely.
+ */
+export function defaultKvKeys(dtype: DecoderDtype): KvKeys {
+  return dtype === 'int8' || dtype === 'int4' ? 'int8' : 'float32';
 }
 
 /**
@@ -406,28 +421,34 @@ export class OrtCausalLM implements CausalLM {
         found: String(past + tokens),
       });
     }
-    const { heads, headDim: d, hidden } = this.spec;
+    const { heads, hidden } = this.spec;
     // An empty cache is fed as one masked zero row (zero-length tensors are not accepted everywhere).
     const pastRows = past === 0 ? 1 : state.capacity;
-    const emptyPast = past === 0 ? new Float32Array(heads * d) : null;
+    const emptyPast = past === 0 ? this.kv.planes.map((p) => this.kv.emptyRow(p)) : null;
     const mask = attentionMask(past, pastRows, tokens);
     const feeds: Record<string, ort.Tensor> = {
       [DECODER_IO.embeds]: new ort.Tensor('float32', embeds, [1, tokens, hidden]),
       [DECODER_IO.positions]: new ort.Tensor('int64', positionIds(past, tokens), [1, tokens]),
       [DECODER_IO.mask]: new ort.Tensor('float32', mask, [1, 1, tokens, pastRows + tokens]),
     };
+    const planes = this.kv.planes;
     for (let i = 0; i < this.spec.layers; i++) {
-      const { keys, values } = emptyPast ? { keys: emptyPast, values: emptyPast } : this.kv.view(state, i);
-      feeds[DECODER_IO.pastKey(i)] = new ort.Tensor('float32', keys, [1, heads, d, pastRows]);
-      feeds[DECODER_IO.pastValue(i)] = new ort.Tensor('float32', values, [1, heads, pastRows, d]);
+      const views = emptyPast ?? this.kv.view(state, i);
+      planes.forEach((plane, p) => {
+        feeds[planeInput(plane, i)] = new ort.Tensor(
+          plane.type,
+          views[p]!,
+          planeDims(plane, heads, pastRows),
+        );
+      });
     }
     const out = await this.decoder.run(feeds);
     this.runs.push({ past, tokens, width: past === 0 ? 0 : pastRows });
     if (this.runs.length > RUN_LOG) this.runs.shift();
     this.kv.fit(state, past + tokens, widen === 'exact');
     for (let i = 0; i < this.spec.layers; i++) {
-      const keys = out[DECODER_IO.newKey(i)]!.data as Float32Array;
-      this.kv.append(state, i, keys, out[DECODER_IO.newValue(i)]!.data as Float32Array, tokens);
+      const rows = planes.map((plane) => out[planeOutput(plane, i)]!.data as Float32Array | Int8Array);
+      this.kv.append(state, i, rows, tokens);
     }
     state.length = past + tokens;
     const logits = out[DECODER_IO.logits]!.data as Float32Array;

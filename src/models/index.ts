@@ -13,7 +13,15 @@ export {
   NO_FINDING_CLASSES,
   validateChexbertWeights,
 } from './bert.js';
-export { DECODER_IO, decoderGraph, embeddingGraph, headDim, LLAMA_WEIGHTS, ropeTables } from './llama.js';
+export {
+  DECODER_IO,
+  decoderGraph,
+  embeddingGraph,
+  headDim,
+  type KvKeys,
+  LLAMA_WEIGHTS,
+  ropeTables,
+} from './llama.js';
 export { PROJECTOR_WEIGHTS, projectorGraph } from './projector.js';
 export { VIT_WEIGHTS, vitGraph, vitPatches } from './vit.js';
 export type { DecoderDtype, VisionDtype } from './weights.js';

@@ -81,6 +81,28 @@ export const split = (s: Scope, x: string, sizes: number[], axis: number) =>
 
 export const matmul = (s: Scope, a: string, b: string) => s.op('MatMul', [a, b]);
 export const softmax = (s: Scope, x: string, axis = -1) => s.op('Softmax', [x], { attrs: { axis } });
+/** Integer product (int32 out). uint8 x int8 without zero points is MLAS's fast path (VNNI). */
+export const matMulInteger = (s: Scope, a: string, b: string) => s.op('MatMulInteger', [a, b]);
+
+// ---- reductions and 8-bit quantisation ----
+
+export const reduceMax = (s: Scope, x: string, axes: number[]) =>
+  s.op('ReduceMax', [x, ints(s, axes)], { attrs: { keepdims: 1 } });
+export const reduceSum = (s: Scope, x: string, axes: number[]) =>
+  s.op('ReduceSum', [x, ints(s, axes)], { attrs: { keepdims: 1 } });
+
+/**
+ * Symmetric 8-bit quantisation with one scale per slice along `axis`: scale = max|x| / 127 (a zero slice keeps a
+ * tiny scale, so it quantises to zeros, not NaN), q = round(x / scale) in [-127, 127]. `dtype` 'uint8' stores
+ * q + 128. Returns [q, scale] (scale keeps `axis` as size 1).
+ */
+export function quantize8(s: Scope, x: string, axis: number, dtype: 'int8' | 'uint8'): [string, string] {
+  const amax = reduceMax(s, s.op('Abs', [x]), [axis]);
+  const scale = s.op('Max', [div(s, amax, scalarF32(s, 127)), scalarF32(s, 1e-30)]);
+  let q = s.op('Round', [div(s, x, scale)]);
+  if (dtype === 'uint8') q = add(s, q, scalarF32(s, 128));
+  return [cast(s, q, dtype), scale];
+}
 
 export function conv(
   s: Scope,

@@ -176,9 +176,9 @@ async function agreement(s: LlavaSessions) {
 }
 
 describe('reduced-precision decoders against fp32 (tiny random weights: small margins, a hard case)', () => {
-  // Floors sit under the measured values (default accuracy level 4: fp16 159/159, int8 154/159, int4 (blocks of
-  // 64) 126/159, int4 in blocks of 32 134/159; level 0 gave int8 158) and far above what a wrong packing
-  // or layout gives (top-1 and cosine near 0).
+  // Floors sit under the measured values (default accuracy level 4, int8 cached keys for int8/int4: fp16 159/159,
+  // int8 154/159, int4 (blocks of 64) 127/159, int4 in blocks of 32 136/159; with float32 keys the same within one;
+  // level 0 gave int8 158) and far above what a wrong packing or layout gives (top-1 and cosine near 0).
   it.each([
     ['fp16', undefined, 159, 0.9999],
     ['int8', undefined, 150, 0.999],
@@ -205,4 +205,20 @@ describe('reduced-precision decoders against fp32 (tiny random weights: small ma
       await s.lm.dispose();
     },
   );
+
+  it('8-bit cached keys alone (fp32 weights): top-1 agreement and logit cosine, through MatMulInteger', async () => {
+    const s = await createSessions(weights, {
+      kvKeys: 'int8',
+      threads: 1,
+      profileFilePrefix: join(dir, 'profile-int8-keys'),
+    });
+    const r = await agreement(s);
+    expect(kernelsRun(s.lm, 'profile-int8-keys').has('MatMulInteger')).toBe(true);
+    console.log(`fp32 + int8 keys: top-1 ${r.agree}/${r.total}, min cosine ${r.minCos.toFixed(6)}`);
+    // Measured 158/159 and 0.999982 (int8 weights: 154/159, 0.9998): the keys cost far less than the weights.
+    expect(r.agree).toBeGreaterThanOrEqual(156);
+    expect(r.minCos).toBeGreaterThan(0.9999);
+    await s.vision.dispose();
+    await s.lm.dispose();
+  });
 });
