@@ -44,6 +44,8 @@ export interface KvPlane {
   type: 'float32' | 'int8';
   lines: number;
   width: number;
+  /** The value every position not yet written holds, when it matters (the key bias: +inf masks the position). */
+  unused?: number;
 }
 
 export interface KvShape {
@@ -61,7 +63,8 @@ export function kvPlanes(shape: KvShape): KvPlane[] {
   const values: KvPlane = { name: 'value', type: 'float32', lines: heads, width: headDim };
   if (shape.kvKeys !== 'int8') return [keys, values];
   const perPosition = (name: string): KvPlane => ({ name, type: 'float32', lines: heads, width: 1 });
-  return [{ ...keys, type: 'int8' }, perPosition('key_scale'), perPosition('key_bias'), values];
+  const bias: KvPlane = { ...perPosition('key_bias'), unused: Number.POSITIVE_INFINITY };
+  return [{ ...keys, type: 'int8' }, perPosition('key_scale'), bias, values];
 }
 
 /** A plane's tensor dims at `positions`: [1, heads, lines / heads, positions] or [1, heads, positions, width]. */
@@ -118,6 +121,7 @@ export class KvCaches {
       state = this.allocate(room);
     }
     state.capacity = Math.min(state.room, Math.max(1, capacity));
+    this.markUnused(state, 0, state.capacity);
     return state;
   }
 
@@ -136,11 +140,25 @@ export class KvCaches {
       for (const buffer of state.buffers[p]!) restride(buffer, plane, state.capacity, capacity, state.length);
     });
     state.capacity = capacity;
+    this.markUnused(state, state.length, capacity);
+  }
+
+  /** Set positions [from, to) of every line of the planes with an `unused` value to it (in the layout in use). */
+  private markUnused(state: KvState, from: number, to: number): void {
+    this.planes.forEach((plane, p) => {
+      if (plane.unused === undefined) return;
+      for (const buffer of state.buffers[p]!) {
+        for (let line = 0; line < plane.lines; line++) {
+          const at = line * state.capacity * plane.width;
+          buffer.fill(plane.unused, at + from * plane.width, at + to * plane.width);
+        }
+      }
+    });
   }
 
   /** One zero position of a plane: the stand-in for an empty cache (zero-length tensors are not accepted everywhere). */
   emptyRow(plane: KvPlane): CacheBuffer {
-    return newBuffer(plane, 1);
+    return newBuffer(plane, 1).fill(plane.unused ?? 0);
   }
 
   /** Layer `layer`'s buffer of every plane in the layout in use ([lines, capacity, width]). */
@@ -184,6 +202,7 @@ export class KvCaches {
     );
     state.capacity = capacity;
     state.room = capacity;
+    this.markUnused(state, state.length, capacity);
   }
 
   private allocate(capacity: number): KvState {

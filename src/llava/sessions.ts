@@ -425,11 +425,13 @@ export class OrtCausalLM implements CausalLM {
     // An empty cache is fed as one masked zero row (zero-length tensors are not accepted everywhere).
     const pastRows = past === 0 ? 1 : state.capacity;
     const emptyPast = past === 0 ? this.kv.planes.map((p) => this.kv.emptyRow(p)) : null;
-    const mask = attentionMask(past, pastRows, tokens);
+    // With int8 keys the cache masks its own unused positions (kv-cache.ts): the mask covers the new block only.
+    const maskedPast = this.spec.kvKeys === 'int8' ? 0 : pastRows;
+    const mask = attentionMask(Math.min(past, maskedPast), maskedPast, tokens);
     const feeds: Record<string, ort.Tensor> = {
       [DECODER_IO.embeds]: new ort.Tensor('float32', embeds, [1, tokens, hidden]),
       [DECODER_IO.positions]: new ort.Tensor('int64', positionIds(past, tokens), [1, tokens]),
-      [DECODER_IO.mask]: new ort.Tensor('float32', mask, [1, 1, tokens, pastRows + tokens]),
+      [DECODER_IO.mask]: new ort.Tensor('float32', mask, [1, 1, tokens, maskedPast + tokens]),
     };
     const planes = this.kv.planes;
     for (let i = 0; i < this.spec.layers; i++) {

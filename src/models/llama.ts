@@ -16,8 +16,10 @@
  * returns only the new k (after RoPE, in the same transposed layout) and v, which the caller appends. Past and new
  * keys are attended to without concatenation (two score blocks, one softmax), so no step copies the cache.
  * (GroupQueryAttention with shared past/present buffers is not used: onnxruntime-node hands back every fetched
- * output as a fresh copy, so a cache bound as an output would be copied whole every step; test/onnx/ops.test.ts.) `attention_mask` is additive [1, 1, S, P + S]: 0 where visible, -inf where not (the caller
- * masks the unused tail of the capacity and the causal triangle of the new block).
+ * output as a fresh copy, so a cache bound as an output would be copied whole every step; test/onnx/ops.test.ts.)
+ * `attention_mask` is additive, 0 where visible and -inf where not: [1, 1, S, P + S] with float32 keys (the caller
+ * masks the unused tail of the capacity and the causal triangle of the new block); [1, 1, S, S] with int8 keys,
+ * whose bias plane holds +inf at unused positions and so masks them inside the product (no pass over the scores).
  */
 import { type Graph, Scope } from '../onnx/graph.js';
 import * as op from '../onnx/ops.js';
@@ -46,7 +48,7 @@ export const LLAMA_WEIGHTS = {
 export const DECODER_IO = {
   embeds: 'inputs_embeds', // float [1, S, hidden]
   positions: 'position_ids', // int64 [1, S]
-  mask: 'attention_mask', // float [1, 1, S, P + S]
+  mask: 'attention_mask', // float [1, 1, S, P + S] (float32 keys) or [1, 1, S, S] (int8 keys)
   pastKey: (i: number) => `past_key.${i}`, // float [1, kvHeads, d, P] (transposed)
   pastValue: (i: number) => `past_value.${i}`, // float [1, kvHeads, P, d]
   newKey: (i: number) => `key.${i}`, // float [1, kvHeads, d, S] (transposed)
@@ -129,7 +131,8 @@ export function decoderGraph(g: Graph, cfg: LlamaConfig, w: TensorSource, opts: 
   const root = new Scope(g, '/model');
   let x = g.input(DECODER_IO.embeds, 'float32', [1, 'sequence', cfg.hiddenSize]);
   const positions = g.input(DECODER_IO.positions, 'int64', [1, 'sequence']);
-  const mask = g.input(DECODER_IO.mask, 'float32', [1, 1, 'sequence', 'total']);
+  const maskWidth = opts.kvKeys === 'int8' ? 'sequence' : 'total';
+  const mask = g.input(DECODER_IO.mask, 'float32', [1, 1, 'sequence', maskWidth]);
   const rope = ropeTables(cfg);
   const [cos, sin] = (['cos', 'sin'] as const).map((k) =>
     root.tensor(`rotary/${k}_cache`, 'float32', [cfg.maxPositionEmbeddings, rope.half], bytesOf(rope[k])),
@@ -236,7 +239,7 @@ function attention(s: Scope, h: string, i: number, c: LayerContext, lastQueryOnl
   let mask = c.mask;
   if (lastQueryOnly) {
     qh = lastRow(s, qh, 2); // [1, H, 1, d]
-    mask = lastRow(s, mask, 2); // [1, 1, 1, P + S]
+    mask = lastRow(s, mask, 2); // [1, 1, 1, width]
   }
   const kt = op.transpose(s, toHeads(rotate('k_rotary', k!)), [0, 2, 3, 1]); // [1, H, d, S]
   const vh = op.transpose(s, toHeads(v!), [0, 2, 1, 3]); // [1, H, S, d]
@@ -244,7 +247,11 @@ function attention(s: Scope, h: string, i: number, c: LayerContext, lastQueryOnl
   const pastV = g.input(DECODER_IO.pastValue(i), 'float32', [1, H, 'past', d]);
   const pastScores =
     c.opts.kvKeys === 'int8' ? int8KeyScores(s, qh, kt, i, c) : floatKeyScores(s, qh, kt, i, c);
-  const scores = op.add(s, op.concat(s, [pastScores, op.matmul(s, qh, kt)], -1), mask); // [1, H, S, P + S]
+  const newScores = op.matmul(s, qh, kt); // [1, H, S, S]
+  const scores =
+    c.opts.kvKeys === 'int8'
+      ? op.concat(s, [pastScores, op.add(s, newScores, mask)], -1)
+      : op.add(s, op.concat(s, [pastScores, newScores], -1), mask); // [1, H, S, P + S]
   const probs = op.softmax(s, scores, -1);
   const past = op.shapeRange(s, pastV, 2, 3); // [P]
   const probsPast = op.sliceDynamic(s, probs, op.ints(s, [0]), past, op.ints(s, [3]));
@@ -266,7 +273,8 @@ function floatKeyScores(s: Scope, qh: string, kt: string, i: number, c: LayerCon
  * q K_past^T [1, H, S, P] over int8 cached keys k = scale_k * kq (per head and position). q is quantised per head
  * and row to q = scale_q * (qu - 128) with qu uint8, so that the product is MatMulInteger's uint8 x int8 path
  * without zero points (4x faster than with one here); the 128 offset is removed with the key's stored bias
- * 128 * scale_k * sum(kq):  q.k = scale_q * (scale_k * (qu . kq) - bias_k).
+ * 128 * scale_k * sum(kq):  q.k = scale_q * (scale_k * (qu . kq) - bias_k). The cache keeps bias_k = +inf at
+ * positions not yet written, which makes their scores -inf: the past needs no mask.
  * Returns the new keys quantised the same way, with their scales and biases.
  */
 function int8KeyScores(s: Scope, qh: string, kt: string, i: number, c: LayerContext): string {

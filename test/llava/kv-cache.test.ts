@@ -139,6 +139,11 @@ describe('KvCaches', () => {
     expect(s.capacity).toBe(14 + KV_GROWTH);
     expect(s.buffers[0]![0]).toBeInstanceOf(Int8Array);
     check();
+    // Positions not yet written hold a bias of +inf (their scores become -inf: masked without a mask).
+    const bias = kv.view(s, 1)[2]!;
+    for (let line = 0; line < SHAPE.heads; line++)
+      for (let pos = s.length; pos < s.capacity; pos++)
+        expect(bias[line * s.capacity + pos]).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('reserve allocates the spare ahead, zeroed', () => {
@@ -151,9 +156,13 @@ describe('KvCaches', () => {
   });
 });
 
-const sessions = useTinyASessions();
+const floatKeys = useTinyASessions();
+const int8Keys = useTinyASessions({ kvKeys: 'int8' });
 
-describe('a reused cache on tiny-a', () => {
+describe.each([
+  ['float32', floatKeys],
+  ['int8 (unused positions masked by the cache)', int8Keys],
+])('a reused cache on tiny-a, %s keys', (_, sessions) => {
   it('gives the same logits as clean buffers of its size, though it holds the previous sequence', async () => {
     // The longer prompt's released cache is reused for the shorter one (within the spare's slack).
     const byLength = [...manifest.cases].sort(

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { createSessions, type LlavaSessions } from '../../src/llava/index.js';
+import { createSessions, type GraphOptions, type LlavaSessions } from '../../src/llava/index.js';
 import { readNpy } from '../../src/util/npy.js';
 import { type LlavaRadWeights, openLlavaRad } from '../../src/weights/index.js';
 import { FIXTURES } from '../helpers.js';
@@ -59,12 +59,12 @@ export function cosine(a: Float32Array, b: Float32Array): number {
  * fp32 sessions on tiny-a (one thread), opened before a test file's tests and closed after them.
  * Returns a getter: the sessions exist only once beforeAll has run.
  */
-export function useTinyASessions(): () => LlavaSessions {
+export function useTinyASessions(opts: GraphOptions = {}): () => LlavaSessions {
   let weights: LlavaRadWeights | undefined;
   let sessions: LlavaSessions | undefined;
   beforeAll(async () => {
     weights = await openTinyA();
-    sessions = await createSessions(weights, { threads: 1 });
+    sessions = await createSessions(weights, { threads: 1, ...opts });
   });
   afterAll(async () => {
     await sessions?.vision.dispose();
