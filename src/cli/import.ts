@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { inputError } from '../errors.js';
 import { BUNDLE_DTYPES, type BundleDtype, importBundle } from '../llava/index.js';
+import type { KvKeys } from '../models/index.js';
 import type { Int4BlockSize } from '../onnx/index.js';
 import { type Command, flag, int, str } from './command.js';
 import { withPullHint } from './pull-hint.js';
@@ -16,7 +17,7 @@ export const importCommand: Command = {
   summary:
     'Turn the released LLaVA-Rad + Vicuna files into a cxr model bundle (ONNX graphs, tokenizer, manifest).',
   usage:
-    '--llava DIR --base DIR --out BUNDLE [--dtype fp32|fp16|int8|int4] [--int4-block 32|64|128] [--force]',
+    '--llava DIR --base DIR --out BUNDLE [--dtype fp32|fp16|int8|int4] [--int4-block 32|64|128] [--kv-keys float32|int8] [--force]',
   options: {
     llava: { type: 'string', valueName: 'DIR', description: 'the microsoft/llava-rad folder' },
     base: { type: 'string', valueName: 'DIR', description: 'the lmsys/vicuna-7b-v1.5 folder' },
@@ -31,6 +32,12 @@ export const importCommand: Command = {
       type: 'string',
       valueName: 'N',
       description: `int4 block length: 32 most accurate, 64 (default) as accurate as llama.cpp Q4_0, 128 fastest`,
+    },
+    'kv-keys': {
+      type: 'string',
+      valueName: 'TYPE',
+      description:
+        'cached keys: int8 (default for int8/int4: a quarter of the bytes each decode step reads) | float32 (default for fp32/fp16)',
     },
     force: { type: 'boolean', description: 'replace an existing bundle' },
   },
@@ -60,6 +67,7 @@ file; cxr findings --model BUNDLE verifies them before loading.`,
         out: resolve(io.cwd, out),
         dtype: dtype as BundleDtype,
         ...int4Block(args),
+        ...(str(args, 'kv-keys') === undefined ? {} : { kvKeys: str(args, 'kv-keys') as KvKeys }),
         force: flag(args, 'force'),
         onStage: (stage) => io.stderr(`cxr import: ${stage}...\n`),
       }),

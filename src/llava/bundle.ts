@@ -18,6 +18,7 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { inputError } from '../errors.js';
+import { KV_KEYS, type KvKeys } from '../models/index.js';
 import { INT4_BLOCK_SIZES, type Int4BlockSize } from '../onnx/index.js';
 import { type LlavaRadConfig, openLlavaRad } from '../weights/index.js';
 import { saveGraphs } from './sessions.js';
@@ -60,6 +61,8 @@ export interface ImportOptions {
   dtype?: BundleDtype;
   /** Block length of int4 weights (default DEFAULT_INT4_BLOCK_SIZE; 32 is the most accurate, 128 the fastest). */
   int4BlockSize?: Int4BlockSize;
+  /** Cached key storage (default: int8 for int8/int4 bundles, float32 for fp32/fp16; sessions.defaultKvKeys). */
+  kvKeys?: KvKeys;
   /** Replace an existing bundle at `out` (default: refuse). */
   force?: boolean;
   /** Called as each stage starts. */
@@ -81,6 +84,12 @@ export async function importBundle(opts: ImportOptions): Promise<BundleManifest>
       found: dtype,
     });
   checkInt4BlockSize(dtype, opts.int4BlockSize);
+  if (opts.kvKeys !== undefined && !(KV_KEYS as readonly string[]).includes(opts.kvKeys))
+    throw inputError('bundle.bad_kv_keys', 'unknown key cache storage', {
+      field: 'kvKeys',
+      expected: KV_KEYS.join(', '),
+      found: String(opts.kvKeys),
+    });
   const out = resolve(opts.out);
   if (existsSync(out) && !opts.force)
     throw inputError('bundle.exists', 'the output already exists (use --force to replace it)', { file: out });
@@ -99,6 +108,7 @@ export async function importBundle(opts: ImportOptions): Promise<BundleManifest>
       visionDtype,
       decoderDtype: dtype,
       ...(int4BlockSize ? { int4BlockSize } : {}),
+      ...(opts.kvKeys ? { kvKeys: opts.kvKeys } : {}),
     });
     opts.onStage?.('tokenizer');
     await copyPlain(weights.tokenizerModelPath, join(tmp, BUNDLE_FILES.tokenizer));

@@ -18,6 +18,7 @@ export {
   decoderGraph,
   embeddingGraph,
   headDim,
+  KV_KEYS,
   type KvKeys,
   LLAMA_WEIGHTS,
   ropeTables,

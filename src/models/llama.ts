@@ -67,7 +67,8 @@ export const DECODER_IO = {
  * bytes on every decode step (at 7B and 1,430 positions the float keys are 750 MB a step) and runs q K^T as a uint8 x
  * int8 product (MLAS's VNNI path). New keys are attended to in float32 by the run that computes them.
  */
-export type KvKeys = 'float32' | 'int8';
+export const KV_KEYS = ['float32', 'int8'] as const;
+export type KvKeys = (typeof KV_KEYS)[number];
 
 export interface DecoderGraphOptions {
   dtype: DecoderDtype;

@@ -127,7 +127,7 @@ describe('cxr import', () => {
   });
 });
 
-describe('cxr import --int4-block', () => {
+describe('cxr import --int4-block, --kv-keys', () => {
   it('records the block length in graphs.json; a smaller block makes a larger decoder', async () => {
     const sizes: Record<number, number> = {};
     for (const block of [32, 128]) {
@@ -141,7 +141,20 @@ describe('cxr import --int4-block', () => {
     expect(sizes[32]).toBeGreaterThan(sizes[128]!); // four times the scales and zero points
   });
 
+  it('records the key cache storage: int8 by default for int4, float32 when asked', async () => {
+    for (const [extra, kvKeys] of [
+      [[], 'int8'],
+      [['--kv-keys', 'float32'], 'float32'],
+    ] as const) {
+      const out = join(work, `int4-keys-${kvKeys}`);
+      expect((await importTo(out, '--dtype', 'int4', ...extra)).code).toBe(0);
+      const spec = JSON.parse(readFileSync(join(out, 'graphs.json'), 'utf8')) as { kvKeys: string };
+      expect(spec.kvKeys).toBe(kvKeys);
+    }
+  });
+
   it.each([
+    [['--dtype', 'int4', '--kv-keys', 'fp8'], 'unknown key cache storage', 'fp8'],
     [['--dtype', 'int4', '--int4-block', '48'], 'unsupported int4 block size', '48'],
     [['--dtype', 'int8', '--int4-block', '64'], 'an int4 block size is only for int4 bundles', 'dtype int8'],
   ])('refuses %j', async (extra, message, found) => {
