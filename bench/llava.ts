@@ -11,7 +11,8 @@
  *           --prefill-reps, the cache cleared between them), decode of --decode tokens at that context, peak RSS
  *           (VmHWM of the engine's own process), load time (for both engines it includes allocating the cache).
  * Engines (--engines a,b or all; default all but the two int4 block variants): cxr-int4 (blocks of 64, as accurate as Q4_0:
- * `npm run bench -- quant`), cxr-int4-b32 (more accurate), cxr-int4-b128 (faster, less accurate), cxr-int8,
+ * `npm run bench -- quant`; int8 cached keys), cxr-int4-f32-keys (the same with float32 keys: `bench kv-keys`),
+ * cxr-int4-b32 (more accurate), cxr-int4-b128 (faster, less accurate), cxr-int8,
  * llama-q4_0 (flash attention as node-llama-cpp chooses), llama-q4_0-fa-off, llama-q8_0, vision-fp32, vision-fp16,
  * torch-fp32. cxr int4 is compared with the better llama.cpp Q4_0 row for each figure.
  * --layers N builds N decoder layers and scales decoder times by 32 / N (stated in the output; memory unscaled).
@@ -41,6 +42,7 @@ export interface LlavaBenchResult {
   ratios: {
     /** Each against the best llama.cpp Q4_0 row (flash attention on or off) for that figure. */
     int4_vs_q4_0: ReturnType<typeof ratios>;
+    int4_f32_keys_vs_q4_0: ReturnType<typeof ratios>;
     int4_b32_vs_q4_0: ReturnType<typeof ratios>;
     int4_b128_vs_q4_0: ReturnType<typeof ratios>;
     int8_vs_q8_0: ReturnType<typeof ratios>;
@@ -108,6 +110,7 @@ export async function runLlavaBench(o: LlavaBenchOptions = {}): Promise<LlavaBen
       rows: rs,
       ratios: {
         int4_vs_q4_0: ratios(rs, 'cxr-int4', Q4_0_ROWS),
+        int4_f32_keys_vs_q4_0: ratios(rs, 'cxr-int4-f32-keys', Q4_0_ROWS),
         int4_b32_vs_q4_0: ratios(rs, 'cxr-int4-b32', Q4_0_ROWS),
         int4_b128_vs_q4_0: ratios(rs, 'cxr-int4-b128', Q4_0_ROWS),
         int8_vs_q8_0: ratios(rs, 'cxr-int8', ['llama-q8_0']),
@@ -137,6 +140,7 @@ export function describe(r: LlavaBenchResult): string {
     `decode s/tok ${x.decode ?? '-'} (target <= 1), prefill tok/s ${x.prefill ?? '-'} (>= 1), peak RSS ${x.peak_rss ?? '-'}`;
   lines.push(`cxr int4 (blocks of 64) / best llama.cpp Q4_0: ${fmt(r.ratios.int4_vs_q4_0)} (<= 1.1)`);
   const extra = [
+    ['cxr int4 with float32 keys', r.ratios.int4_f32_keys_vs_q4_0],
     ['cxr int4 blocks of 32', r.ratios.int4_b32_vs_q4_0],
     ['cxr int4 blocks of 128', r.ratios.int4_b128_vs_q4_0],
   ] as const;

@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ main: (argv: string[]) => Promise<
   eval: () => import('./eval.js'),
   findings: () => import('./findings.js'),
   image: () => import('./image.js'),
+  'kv-keys': () => import('./kv-keys.js'),
   labels: () => import('./labels.js'),
   quant: () => import('./quant.js'),
   llava: () => import('./llava.js'),

@@ -25,6 +25,7 @@ export const ENGINES = [
   'vision-fp16',
   'torch-fp32',
   'cxr-int4',
+  'cxr-int4-f32-keys',
   'cxr-int4-b32',
   'cxr-int4-b128',
   'llama-q4_0',
@@ -35,9 +36,11 @@ export const ENGINES = [
 export type Engine = (typeof ENGINES)[number];
 
 /**
- * Engines run when none are named: cxr int4 in its default blocks of 64 (as accurate as Q4_0: bench quant) against
- * llama.cpp with flash attention as node-llama-cpp chooses and off (the faster decode here), int8 against Q8_0.
- * cxr-int4-b32 (more accurate than Q4_0) and cxr-int4-b128 (less accurate, faster) are asked for by name.
+ * Engines run when none are named: cxr int4 in its default blocks of 64 (as accurate as Q4_0: bench quant), with
+ * its default int8 cached keys and with float32 keys (more accurate than llama.cpp's default f16 cache: bench
+ * kv-keys), against llama.cpp with flash attention as node-llama-cpp chooses and off (the faster decode here), int8
+ * against Q8_0. cxr-int4-b32 (more accurate than Q4_0) and cxr-int4-b128 (less accurate, faster) are asked for by
+ * name.
  */
 export const DEFAULT_ENGINES: readonly Engine[] = ENGINES.filter(
   (e) => e !== 'cxr-int4-b32' && e !== 'cxr-int4-b128',
@@ -46,6 +49,7 @@ export const DEFAULT_ENGINES: readonly Engine[] = ENGINES.filter(
 /** The int4 block length of a cxr-int4 engine. */
 const INT4_BLOCKS: Partial<Record<Engine, Int4BlockSize>> = {
   'cxr-int4': DEFAULT_INT4_BLOCK_SIZE,
+  'cxr-int4-f32-keys': DEFAULT_INT4_BLOCK_SIZE,
   'cxr-int4-b32': 32,
   'cxr-int4-b128': 128,
 };
@@ -159,13 +163,15 @@ async function build(
       return;
     }
     case 'cxr-int4':
+    case 'cxr-int4-f32-keys':
     case 'cxr-int4-b32':
     case 'cxr-int4-b128':
-      // What `cxr import --dtype int4 [--int4-block N]` writes: fp16 vision, int4 decoder.
+      // What `cxr import --dtype int4 [--int4-block N] [--kv-keys float32]` writes: fp16 vision, int4 decoder.
       await saveGraphs(weights, dir, {
         visionDtype: 'fp16',
         decoderDtype: 'int4',
         int4BlockSize: INT4_BLOCKS[engine]!,
+        ...(engine === 'cxr-int4-f32-keys' ? { kvKeys: 'float32' as const } : {}),
       });
       return;
     case 'cxr-int8':
@@ -198,6 +204,7 @@ function jobFor(
     case 'vision-fp16':
       return { kind: 'cxr-vision', dir: path, threads, reps: o.visionReps };
     case 'cxr-int4':
+    case 'cxr-int4-f32-keys':
     case 'cxr-int4-b32':
     case 'cxr-int4-b128':
     case 'cxr-int8':

@@ -23,7 +23,7 @@ describe('llava bench', () => {
       expect(row(e).peak_rss_mb).toBeGreaterThan(0);
     }
     const decoders = ENGINES.filter((e) => e.startsWith('cxr-') || e.startsWith('llama-'));
-    expect(decoders).toHaveLength(7);
+    expect(decoders).toHaveLength(8);
     for (const e of decoders) {
       expect(row(e).prefill_tok_s, e).toBeGreaterThan(0);
       expect(row(e).prefill_tok_s_runs, e).toHaveLength(3); // the default prefill repetitions, median reported
@@ -31,8 +31,15 @@ describe('llava bench', () => {
       expect(row(e).peak_rss_mb, e).toBeGreaterThan(0);
       expect(row(e).model_mb, e).toBeGreaterThan(0);
     }
-    const { int4_vs_q4_0, int4_b32_vs_q4_0, int4_b128_vs_q4_0, int8_vs_q8_0 } = r.ratios;
-    for (const q of [int4_vs_q4_0, int4_b32_vs_q4_0, int4_b128_vs_q4_0, int8_vs_q8_0]) {
+    const { int4_vs_q4_0, int4_f32_keys_vs_q4_0, int4_b32_vs_q4_0, int4_b128_vs_q4_0, int8_vs_q8_0 } =
+      r.ratios;
+    for (const q of [
+      int4_vs_q4_0,
+      int4_f32_keys_vs_q4_0,
+      int4_b32_vs_q4_0,
+      int4_b128_vs_q4_0,
+      int8_vs_q8_0,
+    ]) {
       expect(q.decode).toBeGreaterThan(0);
       expect(q.prefill).toBeGreaterThan(0);
       expect(q.peak_rss).toBeGreaterThan(0);
