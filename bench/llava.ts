@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- llava [--layers N] [--threads T] [--decode 64] [--prefill-reps 3] [--reps 3] [--engines a,b]
- *   [--work DIR [--build-only]] [--llama-flash-attention on|off] [--json]`
+ *   [--rounds R] [--work DIR [--build-only]] [--llama-flash-attention on|off] [--json]`
  *
  * LLaVA-Rad at the real shapes with random weights (distinct per tensor), cxr against llama.cpp in the same run:
  *   vision: ViT-B/14 at 518 px + projector, fp32 and fp16 (ms, median of --reps), and the same fp32 network in
@@ -18,6 +18,9 @@
  * --layers N builds N decoder layers and scales decoder times by 32 / N (stated in the output; memory unscaled).
  * Models go to a temporary folder deleted afterwards; --work DIR keeps them there and reuses them on the next run
  * (--build-only with --work builds them without measuring, e.g. while the machine is busy).
+ * --rounds R measures the engine list R times in turn and pools each engine's prefills and decode steps: this
+ * machine's speed drifts by 10-15% over minutes, which one pass turns into a bias between engines measured apart
+ * (each round's own figures are in the JSON rows).
  * --llama-flash-attention on|off overrides node-llama-cpp's default ('auto') for the llama-q4_0 / q8_0 rows.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,6 +37,7 @@ export interface LlavaBenchResult {
   full_layers: number;
   scaled: boolean;
   threads: number;
+  rounds: number;
   prompt_tokens: number;
   image_tokens: number;
   decode_tokens: number;
@@ -59,6 +63,8 @@ export interface LlavaBenchOptions {
   prefillReps?: number;
   reps?: number;
   engines?: readonly Engine[];
+  /** Rounds over the engine list, figures pooled (RunOptions.rounds; default 1). */
+  rounds?: number;
   work?: string;
   buildOnly?: boolean;
   flashAttention?: boolean;
@@ -84,6 +90,7 @@ export async function runLlavaBench(o: LlavaBenchOptions = {}): Promise<LlavaBen
       threads,
       decodeTokens: o.decodeTokens ?? 64,
       prefillReps: o.prefillReps ?? DEFAULT_PREFILL_REPS,
+      rounds: o.rounds ?? 1,
       visionReps: o.reps ?? 3,
       engines: o.engines ?? DEFAULT_ENGINES,
       work,
@@ -103,6 +110,7 @@ export async function runLlavaBench(o: LlavaBenchOptions = {}): Promise<LlavaBen
       full_layers: fullLayers,
       scaled: layers !== fullLayers,
       threads,
+      rounds: o.rounds ?? 1,
       prompt_tokens: imageTokens + shape.textTokens,
       image_tokens: imageTokens,
       decode_tokens: o.decodeTokens ?? 64,
@@ -125,7 +133,7 @@ export async function runLlavaBench(o: LlavaBenchOptions = {}): Promise<LlavaBen
 
 export function describe(r: LlavaBenchResult): string {
   const lines = [
-    `LLaVA-Rad ${r.shape} shapes, ${r.threads} threads, prompt ${r.prompt_tokens} tokens (${r.image_tokens} image rows), ` +
+    `LLaVA-Rad ${r.shape} shapes, ${r.threads} threads, ${r.rounds} round(s), prompt ${r.prompt_tokens} tokens (${r.image_tokens} image rows), ` +
       `decode ${r.decode_tokens} tokens; load average ${r.load_avg.start} at start, ${r.load_avg.end} at end`,
   ];
   if (r.scaled)
@@ -167,6 +175,7 @@ export async function main(argv: string[]): Promise<void> {
       'prefill-reps': { type: 'string', default: String(DEFAULT_PREFILL_REPS) },
       reps: { type: 'string', default: '3' },
       engines: { type: 'string' },
+      rounds: { type: 'string', default: '1' },
       work: { type: 'string' },
       tiny: { type: 'boolean', default: false },
       'build-only': { type: 'boolean', default: false },
@@ -185,6 +194,7 @@ export async function main(argv: string[]): Promise<void> {
     decodeTokens: Number(values.decode),
     prefillReps: Number(values['prefill-reps']),
     reps: Number(values.reps),
+    rounds: Number(values.rounds),
     engines,
     work: values.work,
     buildOnly: values['build-only'],

@@ -29,6 +29,8 @@ export interface Row {
   loaded_file_rss_mb: number | null;
   load_avg: [number, number];
   note?: string;
+  /** With several rounds (--rounds): each round's prefill tok/s and decode s/token. */
+  rounds?: { prefill_tok_s: number | null; decode_s_per_token: number | null }[];
 }
 
 export interface Ratios {
@@ -70,6 +72,14 @@ export function rows(measured: Measured[], s: Scaling): Row[] {
       loaded_file_rss_mb: m.loadedFileRssBytes === undefined ? null : round(m.loadedFileRssBytes / MB, 0),
       load_avg: m.loadAvg,
       ...(m.note ? { note: m.note } : {}),
+      ...(m.rounds
+        ? {
+            rounds: m.rounds.map((x) => ({
+              prefill_tok_s: x.prefillMs ? round(tokens / (x.prefillMs / 1000) / f, 2) : null,
+              decode_s_per_token: x.decodeMs ? sig((x.decodeMs / 1000) * f, 4) : null,
+            })),
+          }
+        : {}),
     };
   });
 }

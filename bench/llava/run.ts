@@ -65,6 +65,12 @@ export interface RunOptions {
   decodeTokens: number;
   /** Prefills per decoder engine (median reported). */
   prefillReps: number;
+  /**
+   * Times the whole engine list is measured, round after round (default 1). This machine's speed drifts by up to
+   * 10-15% over minutes (other tenants), which a single pass turns into a bias between engines measured apart;
+   * rounds interleave them, and each figure pools its rounds (Measured.rounds keeps each round's own figures).
+   */
+  rounds?: number;
   visionReps: number;
   engines: readonly Engine[];
   /** Folder for the built models; kept and reused when given, else a temporary folder deleted afterwards. */
@@ -84,6 +90,8 @@ export interface Measured extends ChildResult {
   /** /proc/loadavg (1 minute) before and after the measurement. */
   loadAvg: [number, number];
   skipped?: string;
+  /** With several rounds: each round's median prefill ms and mean decode ms per token, in order. */
+  rounds?: { prefillMs?: number; decodeMs?: number }[];
 }
 
 export function loadAvg1(): number {
@@ -104,37 +112,85 @@ export async function runEngines(o: RunOptions): Promise<Measured[]> {
     prefillReps: o.prefillReps,
   };
   const out: Measured[] = [];
-  for (const engine of o.engines) {
-    const model = modelOf(engine);
-    const path = join(o.work, `${model}-L${c.llama.numHiddenLayers}-H${c.llama.hiddenSize}`);
-    o.log(`${engine}: building ${path}`);
-    const built = await cached(path, () => build(model, path, weights, o.shape));
-    const buildS = engine === 'torch-fp32' ? null : built; // torch builds its network in the measuring process
-    if (o.buildOnly) continue;
-    const job = jobFor(engine, path, o, plan);
-    if (typeof job === 'string') {
-      out.push({
+  const rounds = o.rounds ?? 1;
+  for (let round = 0; round < rounds; round++) {
+    for (const engine of o.engines) {
+      const m = await measureEngine(
         engine,
-        buildS,
-        modelBytes: 0,
-        loadAvg: [loadAvg1(), loadAvg1()],
-        peakRssBytes: 0,
-        skipped: job,
-      });
-      continue;
+        o,
+        plan,
+        weights,
+        rounds > 1 ? ` (round ${round + 1}/${rounds})` : '',
+      );
+      if (!m) continue;
+      const at = out.findIndex((x) => x.engine === engine);
+      if (at < 0) out.push(m);
+      else out[at] = pool(out[at]!, m);
     }
-    o.log(`${engine}: measuring (load average ${loadAvg1()})`);
-    const before = loadAvg1();
-    const result = await runChild(job);
-    out.push({
-      engine,
-      buildS,
-      modelBytes: await folderBytes(path),
-      loadAvg: [before, loadAvg1()],
-      ...result,
-    });
+    if (o.buildOnly) break;
   }
   return out;
+}
+
+/** Build (or reuse) one engine's model and measure it; null with buildOnly. */
+async function measureEngine(
+  engine: Engine,
+  o: RunOptions,
+  plan: PromptPlan,
+  weights: ReturnType<typeof randomWeights>,
+  label: string,
+): Promise<Measured | null> {
+  const c = o.shape.config;
+  const model = modelOf(engine);
+  const path = join(o.work, `${model}-L${c.llama.numHiddenLayers}-H${c.llama.hiddenSize}`);
+  o.log(`${engine}: building ${path}`);
+  const built = await cached(path, () => build(model, path, weights, o.shape));
+  const buildS = engine === 'torch-fp32' ? null : built; // torch builds its network in the measuring process
+  if (o.buildOnly) return null;
+  const job = jobFor(engine, path, o, plan);
+  if (typeof job === 'string') {
+    return {
+      engine,
+      buildS,
+      modelBytes: 0,
+      loadAvg: [loadAvg1(), loadAvg1()],
+      peakRssBytes: 0,
+      skipped: job,
+    };
+  }
+  o.log(`${engine}: measuring${label} (load average ${loadAvg1()})`);
+  const before = loadAvg1();
+  const result = await runChild(job);
+  return { engine, buildS, modelBytes: await folderBytes(path), loadAvg: [before, loadAvg1()], ...result };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** One round's own figures (Measured.rounds). */
+function roundOf(m: Measured): { prefillMs?: number; decodeMs?: number } {
+  return {
+    ...(m.prefillMs === undefined ? {} : { prefillMs: m.prefillMs }),
+    ...(m.decodeMs?.length ? { decodeMs: mean(m.decodeMs) } : {}),
+  };
+}
+
+/** Two rounds of one engine as one measurement: every prefill, decode step and vision run pooled; peaks the max. */
+function pool(a: Measured, b: Measured): Measured {
+  if (a.skipped || b.skipped) return a;
+  const cat = (x?: number[], y?: number[]) => (x || y ? [...(x ?? []), ...(y ?? [])] : undefined);
+  const prefillRunsMs = cat(a.prefillRunsMs, b.prefillRunsMs);
+  const loadMs = a.loadMs !== undefined && b.loadMs !== undefined ? Math.min(a.loadMs, b.loadMs) : a.loadMs;
+  return {
+    ...a,
+    loadAvg: [a.loadAvg[0], b.loadAvg[1]],
+    peakRssBytes: Math.max(a.peakRssBytes, b.peakRssBytes),
+    ...(loadMs === undefined ? {} : { loadMs }),
+    ...(prefillRunsMs ? { prefillRunsMs, prefillMs: median(prefillRunsMs) } : {}),
+    ...(a.decodeMs || b.decodeMs ? { decodeMs: cat(a.decodeMs, b.decodeMs) } : {}),
+    ...(a.visionMs || b.visionMs ? { visionMs: cat(a.visionMs, b.visionMs) } : {}),
+    rounds: [...(a.rounds ?? [roundOf(a)]), roundOf(b)],
+  };
 }
 
 async function cached(path: string, make: () => Promise<void>): Promise<number | null> {

@@ -54,6 +54,22 @@ describe('llava bench', () => {
     else expect(torch.skipped).toMatch(/python3|torch/);
   }, 120_000);
 
+  it('with --rounds measures the engines in turn and pools their runs, keeping each round', async () => {
+    const r = await runLlavaBench({
+      tiny: true,
+      decodeTokens: 2,
+      reps: 1,
+      engines: ['cxr-int4', 'llama-q4_0'],
+      rounds: 2,
+    });
+    expect(r.rounds).toBe(2);
+    for (const row of r.rows) {
+      expect(row.prefill_tok_s_runs, row.engine).toHaveLength(6); // 3 prefills per round
+      expect(row.rounds, row.engine).toHaveLength(2);
+      for (const round of row.rounds!) expect(round.decode_s_per_token).toBeGreaterThan(0);
+    }
+  }, 120_000);
+
   it('quantises blocks as ggml does (Q4_0 and Q8_0 round-trip within half a step)', () => {
     const x = randomTensor('test/block', [4 * QK]);
     for (const [type, bytes, levels] of [
