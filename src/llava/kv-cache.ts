@@ -8,8 +8,8 @@
  * Every run attends to the whole capacity (positions past the length are masked), so a prefill starts with a
  * small capacity inside buffers sized for the whole prompt and widens it in place after each chunk to exactly the
  * cached length (`fit`, exact), so that no chunk attends to a masked position: a 1,430-token prompt in 128-row chunks
- * attends to 33% fewer positions than with a doubling layout, for moving about 8,400 cached positions (8 GB at 7B;
- * 1% faster prefill, measured). The last chunk widens the layout to the whole room for the decode steps.
+ * attends to 25% fewer positions than with a doubling layout, for moving about 8,400 cached positions (5.6 GB at 7B
+ * with int8 keys; 1% faster prefill, measured). The last chunk widens the layout to the whole room for decoding.
  *
  * Released buffers are kept as one spare set and reused by the next sequence of about the same size: at 7B a
  * 1,500-position cache is 1.6 GB, and fresh pages cost the first prefill that touches them about 2 s of page faults
