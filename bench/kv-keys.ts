@@ -14,6 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import { float16ToFloat32, toFloat16 } from '../src/onnx/index.js';
+import { relativeError, rng } from './support/error.js';
 
 const D = 128;
 const OUTLIER_CHANNELS = 4;
@@ -27,16 +28,6 @@ interface KeyFormat {
   /** One vector (query or key) as the format holds it, dequantised. */
   prepare: (v: Float32Array) => Float32Array;
   dot: Dot;
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
 }
 
 function gaussianRows(rows: number, seed: number, outliers: boolean): Float32Array[] {
@@ -92,16 +83,6 @@ const FORMATS: KeyFormat[] = [
     dot: plainDot,
   },
 ];
-
-function relativeError(ref: Float64Array, got: Float64Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    num += (got[i]! - ref[i]!) ** 2;
-    den += ref[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 /** Scores [queries, positions] and outputs [queries, D] of softmax(q k / sqrt D) V for one way of taking q.k. */
 function attend(

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { type AccuracyLevel, float16ToFloat32, Graph, op } from '../src/onnx/index.js';
 import { quantizeGgml } from './llava/ggml-quant.js';
+import { relativeError, rng } from './support/error.js';
 
 interface Variant {
   name: string;
@@ -26,16 +27,6 @@ interface Variant {
 
 const OUTLIER_CHANNELS = 8;
 const OUTLIER_GAIN = 20;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 function gaussian(count: number, seed: number, sigma: number): Float32Array {
   const u = rng(seed);
@@ -124,16 +115,6 @@ const LLAMA_Q4_0: Variant = {
     return y;
   },
 };
-
-function relativeError(ref: Float64Array, y: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    num += (y[i]! - ref[i]!) ** 2;
-    den += ref[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
