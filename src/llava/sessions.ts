@@ -427,7 +427,7 @@ export class OrtCausalLM implements CausalLM {
     const emptyPast = past === 0 ? this.kv.planes.map((p) => this.kv.emptyRow(p)) : null;
     // With int8 keys the cache masks its own unused positions (kv-cache.ts): the mask covers the new block only.
     const maskedPast = this.spec.kvKeys === 'int8' ? 0 : pastRows;
-    const mask = attentionMask(Math.min(past, maskedPast), maskedPast, tokens);
+    const mask = maskedPast === 0 ? attentionMask(0, 0, tokens) : attentionMask(past, pastRows, tokens);
     const feeds: Record<string, ort.Tensor> = {
       [DECODER_IO.embeds]: new ort.Tensor('float32', embeds, [1, tokens, hidden]),
       [DECODER_IO.positions]: new ort.Tensor('int64', positionIds(past, tokens), [1, tokens]),
