@@ -20,14 +20,12 @@ const D = 128;
 const OUTLIER_CHANNELS = 4;
 const OUTLIER_GAIN = 10;
 
-type Dot = (q: Float32Array, k: Float32Array) => number;
 interface KeyFormat {
   name: string;
   /** Bits per cached key value, scales included. */
   bits: number;
   /** One vector (query or key) as the format holds it, dequantised. */
   prepare: (v: Float32Array) => Float32Array;
-  dot: Dot;
 }
 
 function gaussianRows(rows: number, seed: number, outliers: boolean): Float32Array[] {
@@ -42,11 +40,11 @@ function gaussianRows(rows: number, seed: number, outliers: boolean): Float32Arr
   });
 }
 
-const plainDot: Dot = (q, k) => {
+function dot(q: Float32Array, k: Float32Array): number {
   let acc = 0;
   for (let i = 0; i < D; i++) acc += q[i]! * k[i]!;
   return acc;
-};
+}
 
 /** Symmetric 8-bit blocks of `block` values: returns the dequantised vector (each block's scale times its ints). */
 function blockInt8(v: Float32Array, block: number, scaleToF16: boolean): Float32Array {
@@ -66,37 +64,28 @@ const FORMATS: KeyFormat[] = [
   {
     name: 'cxr int8 keys',
     bits: 8 + 64 / D, // int8 + a float scale and a float bias per position
-    // Integer products of per-vector int8 values equal the product of the dequantised vectors (exact in float64).
     prepare: (v) => blockInt8(v, D, false),
-    dot: plainDot,
   },
   {
     name: 'llama.cpp f16 keys',
     bits: 16,
     prepare: (v) => Float32Array.from(toFloat16(v), (h) => float16ToFloat32(h)),
-    dot: plainDot,
   },
   {
     name: 'llama.cpp q8_0 keys',
     bits: 8.5,
     prepare: (v) => blockInt8(v, 32, true),
-    dot: plainDot,
   },
 ];
 
-/** Scores [queries, positions] and outputs [queries, D] of softmax(q k / sqrt D) V for one way of taking q.k. */
-function attend(
-  qs: Float32Array[],
-  ks: Float32Array[],
-  vs: Float32Array[],
-  dot: (qi: number, ki: number) => number,
-) {
+/** Scores [queries, positions] and outputs [queries, D] of softmax(q k / sqrt D) V, in float64. */
+function attend(qs: Float32Array[], ks: Float32Array[], vs: Float32Array[]) {
   const scores = new Float64Array(qs.length * ks.length);
   const outputs = new Float64Array(qs.length * D);
   for (let r = 0; r < qs.length; r++) {
     let max = Number.NEGATIVE_INFINITY;
     for (let p = 0; p < ks.length; p++) {
-      const s = dot(r, p) / Math.sqrt(D);
+      const s = dot(qs[r]!, ks[p]!) / Math.sqrt(D);
       scores[r * ks.length + p] = s;
       max = Math.max(max, s);
     }
@@ -125,15 +114,10 @@ export async function main(argv: string[]): Promise<void> {
     const keys = gaussianRows(positions, 11, outliers);
     const qs = gaussianRows(queries, 12, outliers);
     const vs = gaussianRows(positions, 13, false);
-    const exact = attend(qs, keys, vs, (r, p) => {
-      let acc = 0;
-      for (let i = 0; i < D; i++) acc += qs[r]![i]! * keys[p]![i]!;
-      return acc;
-    });
+    const exact = attend(qs, keys, vs);
     for (const f of FORMATS) {
-      const pk = keys.map((k) => f.prepare(k));
-      const pq = qs.map((q) => f.prepare(q));
-      const got = attend(qs, keys, vs, (r, p) => f.dot(pq[r]!, pk[p]!));
+      // Each format's products equal those of its dequantised vectors (integer dots are exact in float64).
+      const got = attend(qs.map(f.prepare), keys.map(f.prepare), vs);
       results.push({
         format: f.name,
         bits: f.bits,
